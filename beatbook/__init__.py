@@ -1,0 +1,1 @@
+"""Beatbook: geospatial beat management for community policing."""

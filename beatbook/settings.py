@@ -1,0 +1,90 @@
+"""All of Beatbook's settings, read once from the environment (prefix ``BEATBOOK_``).
+
+``DATABASE_URL`` is read without the prefix, as hosting platforms set it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEATBOOK_", extra="ignore")
+
+    environment: str = Field("development", pattern="^(development|test|production)$")
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "BEATBOOK_DATABASE_URL")
+    )
+    # The embedded cluster lives here unless DATABASE_URL points elsewhere.
+    home: Path = PROJECT_ROOT / ".beatbook"
+    pg_port: int = 54329
+    pg_bin: Path | None = None
+
+    # Signs access tokens; a development key is generated per process.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Keys the hash of identity numbers so they can be matched but not recovered.
+    id_hash_key: str = "development-only-id-hash-key"
+    token_minutes: int = Field(60, ge=1, le=24 * 60)
+    demo_password: str | None = None
+
+    max_upload_mb: int = Field(50, ge=1)
+    max_page_size: int = Field(1000, ge=1)
+    import_error_rows: int = Field(20, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("DATABASE_URL must be a PostgreSQL URL (postgresql://...)")
+        return url
+
+    @model_validator(mode="after")
+    def _no_development_keys_in_production(self) -> Settings:
+        if self.environment == "production" and self.id_hash_key.startswith("development"):
+            raise ValueError("set BEATBOOK_ID_HASH_KEY to a secret of your own in production")
+        return self
+
+    @property
+    def pg_data(self) -> Path:
+        return self.home / "pg" / "data"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.home / "pg" / "run"
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL for SQLAlchemy, with the psycopg 3 driver named."""
+        url = self.database_url or embedded_url(self)
+        for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
+
+    @property
+    def libpq_url(self) -> str:
+        """The same URL for psycopg and the PostgreSQL command-line tools."""
+        return self.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def embedded_url(settings: Settings) -> str:
+    return f"postgresql://beatbook@/beatbook?host={settings.pg_socket_dir}&port={settings.pg_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
