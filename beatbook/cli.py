@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
 import typer
+from tqdm import tqdm
 
 from beatbook import cluster
 from beatbook.settings import get_settings
 
-app = typer.Typer(help="Beatbook: community beats on a map, backed by PostGIS.", no_args_is_help=True)
+app = typer.Typer(help="Beatbook: community beats on a map, backed by PostGIS.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (unused when DATABASE_URL is set).")
 app.add_typer(db_app, name="db")
+
+DEMO_USERS = (
+    ("officer", "officer", "HKI-101"),
+    ("supervisor", "supervisor", None),
+    ("planner", "planner", None),
+    ("admin", "admin", None),
+)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 def database_url() -> str:
     """The database to use: DATABASE_URL, or the embedded cluster, started if need be."""
     settings = get_settings()
     if settings.uses_embedded_db:
-        cluster.start(settings, echo=lambda msg: typer.echo(msg, err=True))
+        cluster.start(settings, echo=_say)
     return settings.libpq_url
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{option} takes FIELD=VALUE, got '{value}'")
+        pairs[key.strip()] = rest
+    return pairs
 
 
 @db_app.command("up")
@@ -27,7 +56,7 @@ def db_up() -> None:
     if not settings.uses_embedded_db:
         typer.echo(f"DATABASE_URL is set; nothing to start. Using {settings.libpq_url}")
         return
-    typer.echo(cluster.start(settings, echo=lambda msg: typer.echo(msg, err=True)))
+    typer.echo(cluster.start(settings, echo=_say))
 
 
 @db_app.command("down")
@@ -38,9 +67,143 @@ def db_down() -> None:
 
 
 @app.command()
-def migrate(revision: str = typer.Argument("head", help="Alembic revision to upgrade to.")) -> None:
-    """Bring the database schema up to date."""
+def migrate(revision: Annotated[str, typer.Argument(help="Alembic revision to go to.")] = "head") -> None:
+    """Bring the database schema up to date (Alembic)."""
     from db.migrate import upgrade
 
-    upgrade(database_url(), revision)
-    typer.echo(f"schema at {revision}")
+    database_url()
+    upgrade(get_settings().sqlalchemy_url, revision)
+    _say(f"schema at {revision}")
+
+
+@app.command("import")
+def import_(
+    layer: Annotated[str, typer.Argument(help="Layer to load into, e.g. buildings, incidents, gps_fixes.")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GPX or CSV.")],
+    source_layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file.")] = None,
+    lon: Annotated[str | None, typer.Option(help="CSV column of longitudes (detected if omitted).")] = None,
+    lat: Annotated[str | None, typer.Option(help="CSV column of latitudes (detected if omitted).")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS for a file that declares none, e.g. EPSG:4326.")] = None,
+    map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN: take a field from a column.")] = [],
+    set_: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE: one value for every row.")] = [],
+    replace: Annotated[bool, typer.Option(help="Delete the layer's rows first.")] = False,
+) -> None:
+    """Check every row of FILE and load it into LAYER, all or nothing."""
+    from beatbook.ingest import ImportOptions, ImportRejected, import_file
+
+    settings = get_settings()
+    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs,
+                            mapping=_pairs(map_, "--map"), constants=_pairs(set_, "--set"),
+                            replace=replace, max_problems=settings.import_error_rows)
+    with psycopg.connect(database_url()) as conn, tqdm(unit=" rows", desc=f"{layer}", file=sys.stderr) as bar:
+        try:
+            with conn.transaction():
+                rows = import_file(conn, layer, file, options, progress=bar.update)
+        except ImportRejected as exc:
+            bar.close()
+            _say(exc.report())
+            raise typer.Exit(1) from None
+    typer.echo(f"loaded {rows} rows into {layer}")
+
+
+@app.command()
+def export(
+    layer: Annotated[str, typer.Argument(help="Layer to write.")],
+    file: Annotated[Path, typer.Argument(help="A .geojson/.json or .gpkg file.")],
+) -> None:
+    """Write a layer to a GeoJSON or GeoPackage file."""
+    from db.engine import get_engine
+    from db.features import layer_frame
+    from db.layers import get_layer
+
+    suffix = file.suffix.lower()
+    drivers = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+    if suffix not in drivers:
+        raise typer.BadParameter("the file must end in .geojson, .json or .gpkg", param_hint="FILE")
+    try:
+        found = get_layer(layer)
+    except KeyError as exc:
+        raise typer.BadParameter(exc.args[0], param_hint="LAYER") from None
+    database_url()
+    with get_engine().connect() as conn:
+        frame = layer_frame(conn, found)
+    frame.to_file(file, driver=drivers[suffix], layer=found.name if suffix == ".gpkg" else None)
+    typer.echo(f"wrote {len(frame)} features of {found.name} to {file}")
+
+
+def create_demo_users(password: str) -> None:
+    from api.security import hash_password
+    from db.engine import get_engine
+    from db.users import upsert_user
+
+    hashed = hash_password(password)
+    with get_engine().begin() as conn:
+        for username, role, badge in DEMO_USERS:
+            upsert_user(conn, username=username, password_hash=hashed, role=role,
+                        officer_badge=badge, station_code="HKI")
+
+
+@app.command()
+def demo(
+    serve_: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API and map after loading.")] = True,
+) -> None:
+    """Start the database, migrate, load the Helsinki demo area and serve it on port 8000."""
+    from beatbook.generate.demo import build_demo
+    from beatbook.generate.load import load_dataset
+    from db.migrate import upgrade
+
+    settings = get_settings()
+    url = database_url()
+    upgrade(settings.sqlalchemy_url)
+    _say("Building the demo area (real OpenStreetMap data of central Helsinki + synthetic records)")
+    frames = build_demo()
+    load_dataset(url, frames)
+    password = settings.demo_password or secrets.token_urlsafe(9)
+    create_demo_users(password)
+    users = ", ".join(u for u, _, _ in DEMO_USERS)
+    typer.echo(f"Demo users {users}; password: "
+               + ("from BEATBOOK_DEMO_PASSWORD" if settings.demo_password else password))
+    if serve_:
+        serve()
+
+
+@app.command()
+def synth(
+    buildings: Annotated[int, typer.Option(min=10, help="How many buildings the district has.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same district.")] = 1,
+    months: Annotated[int, typer.Option(min=1, max=12, help="Months of GPS fixes and incidents.")] = 1,
+) -> None:
+    """Replace the database's data with a synthetic district of BUILDINGS buildings."""
+    import time
+
+    from beatbook.generate.district import build_district
+    from beatbook.generate.load import load_dataset
+    from db.migrate import upgrade
+
+    url = database_url()
+    upgrade(get_settings().sqlalchemy_url)
+    started = time.perf_counter()
+    frames = build_district(buildings, seed=seed, months=months)
+    generated = time.perf_counter()
+    load_dataset(url, frames)
+    loaded = time.perf_counter()
+    rows = sum(len(f) for f in frames.values())
+    typer.echo(f"synthetic district: {buildings} buildings, {rows} rows; "
+               f"generated in {generated - started:.1f} s, loaded in {loaded - generated:.1f} s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the API (docs at /docs) and the map (at /)."""
+    import uvicorn
+
+    from api.main import create_app
+
+    settings = get_settings()
+    database_url()
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"Beatbook on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,1 @@
+"""Beatbook's HTTP API: FastAPI over PostGIS."""

@@ -1,0 +1,95 @@
+"""Dependencies the routes declare: a database connection, the current user, checked input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Connection
+
+from api.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from api.security import read_token
+from beatbook.settings import Settings
+from db.layers import Layer, get_layer
+from db.users import UserRecord, user_by_id
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Connection]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    with request.app.state.engine.begin() as conn:
+        yield conn
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DbDep = Annotated[Connection, Depends(get_db)]
+
+
+def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], db: DbDep,
+                     settings: SettingsDep) -> UserRecord:
+    user_id = read_token(token, secret=settings.secret_key)
+    user = user_by_id(db, user_id) if user_id is not None else None
+    if user is None:
+        raise Unauthorized("the token is missing, expired or invalid; log in again at /api/auth/token")
+    return user
+
+
+CurrentUser = Annotated[UserRecord, Depends(get_current_user)]
+
+
+def readable_layer(layer: str, user: CurrentUser) -> Layer:
+    """The named layer, if it exists and the user's role may read it."""
+    try:
+        found = get_layer(layer)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
+    if user.role not in found.readers:
+        raise Forbidden(f"the {user.role} role may not read layer {found.name}")
+    return found
+
+
+def writable_layer(layer: Annotated[Layer, Depends(readable_layer)], user: CurrentUser) -> Layer:
+    if user.role not in ("supervisor", "admin"):
+        raise Forbidden("imports are for supervisors and admins")
+    if not layer.importable:
+        raise InvalidInput(f"layer {layer.name} is derived from other data and cannot be imported")
+    return layer
+
+
+ReadableLayer = Annotated[Layer, Depends(readable_layer)]
+WritableLayer = Annotated[Layer, Depends(writable_layer)]
+
+
+def bbox_param(
+    bbox: Annotated[
+        str | None,
+        Query(description="minLon,minLat,maxLon,maxLat in EPSG:4326 (lon, lat order)",
+              examples=["24.93,60.16,24.96,60.18"]),
+    ] = None,
+) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    parts = bbox.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(abs(v) < float("inf") for v in values):
+        raise InvalidInput("bbox must be four numbers: minLon,minLat,maxLon,maxLat")
+    min_lon, min_lat, max_lon, max_lat = values
+    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+        raise InvalidInput(
+            "bbox must be minLon,minLat,maxLon,maxLat within ±180/±90 with min < max "
+            "(longitude first)"
+        )
+    return values
+
+
+BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]

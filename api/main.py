@@ -1,0 +1,36 @@
+"""The FastAPI application: wiring only."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from api.errors import add_error_handlers
+from api.routers import auth, beats, layers
+from beatbook.settings import Settings, get_settings
+from db.engine import get_engine
+from web.routes import STATIC_DIR
+from web.routes import router as web_router
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = engine or get_engine(settings.sqlalchemy_url)
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(title="Beatbook", version="0.1.0", lifespan=lifespan,
+                  description="Community beats on a map: PostGIS behind, Leaflet in front.")
+    app.state.settings = settings
+    add_error_handlers(app)
+    for router in (auth.router, beats.router, layers.router, web_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

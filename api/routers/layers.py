@@ -1,0 +1,96 @@
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel
+
+from api.deps import BBoxDep, CurrentUser, DbDep, ReadableLayer, SettingsDep, WritableLayer
+from api.errors import InvalidInput, PayloadTooLarge
+from beatbook.ingest import ImportOptions, import_file
+from db.features import read_features
+from db.layers import LAYERS
+
+router = APIRouter(prefix="/api/layers", tags=["layers"])
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".gpx", ".csv", ".csv.gz", ".tsv", ".txt")
+
+
+class LayerInfo(BaseModel):
+    name: str
+    title: str
+    geometry: str
+    importable: bool
+    fields: list[str]
+
+
+class ImportResult(BaseModel):
+    layer: str
+    rows: int
+
+
+@router.get("", response_model=list[LayerInfo])
+def list_layers(user: CurrentUser) -> list[LayerInfo]:
+    """The layers this user's role may read."""
+    return [
+        LayerInfo(name=layer.name, title=layer.title, geometry=layer.store_as,
+                  importable=layer.importable, fields=[f.name for f in layer.fields])
+        for layer in LAYERS.values()
+        if user.role in layer.readers
+    ]
+
+
+@router.get("/{layer}")
+def get_layer_features(
+    layer: ReadableLayer,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    bbox: BBoxDep,
+    limit: Annotated[int, Query(ge=1, description="page size, at most BEATBOOK_MAX_PAGE_SIZE")] = 500,
+    after: Annotated[int | None, Query(ge=0, description="continue after this feature id")] = None,
+) -> dict:
+    """A page of the layer's features as GeoJSON (lon, lat), with a link to the next page."""
+    if limit > settings.max_page_size:
+        raise InvalidInput(f"limit may be at most {settings.max_page_size}")
+    features, next_after = read_features(db, layer, bbox=bbox, limit=limit, after=after)
+    links = []
+    if next_after is not None:
+        links.append({"rel": "next", "type": "application/geo+json",
+                      "href": str(request.url.include_query_params(after=next_after))})
+    return {"type": "FeatureCollection", "features": features,
+            "numberReturned": len(features), "links": links}
+
+
+@router.post("/{layer}/import", response_model=ImportResult)
+def import_upload(
+    layer: WritableLayer,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile, GPX or CSV")],
+    source_layer: Annotated[str | None, Form()] = None,
+    lon: Annotated[str | None, Form()] = None,
+    lat: Annotated[str | None, Form()] = None,
+    crs: Annotated[str | None, Form()] = None,
+    replace: Annotated[bool, Form()] = False,
+) -> ImportResult:
+    """Load a file into a layer: every row is checked, and it is all or nothing."""
+    name = (file.filename or "").lower()
+    suffix = next((s for s in UPLOAD_SUFFIXES if name.endswith(s)), None)
+    if suffix is None:
+        raise InvalidInput(f"unsupported file type '{file.filename}'; send one of {', '.join(UPLOAD_SUFFIXES)}")
+    limit = settings.max_upload_mb * 1024 * 1024
+    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs, replace=replace,
+                            max_problems=settings.import_error_rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        written = 0
+        with path.open("wb") as out:
+            while chunk := file.file.read(1024 * 1024):
+                written += len(chunk)
+                if written > limit:
+                    raise PayloadTooLarge(f"the file is larger than {settings.max_upload_mb} MB; split it")
+                out.write(chunk)
+        raw = db.connection.driver_connection
+        rows = import_file(raw, layer.name, path, options)
+    return ImportResult(layer=layer.name, rows=rows)

@@ -1,0 +1,79 @@
+"""The SQL of reading layers as GeoJSON features: bounded by a box, paged by id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, column, func, literal_column, select, table
+
+from db.layers import Layer
+
+# Seven decimals of a degree are about a centimetre: finer than any source here.
+PRECISION = 7
+
+
+def read_features(
+    conn: Connection,
+    layer: Layer,
+    *,
+    bbox: Sequence[float] | None,
+    limit: int,
+    after: int | None = None,
+) -> tuple[list[dict], int | None]:
+    """Features of a layer, ordered by id, at most ``limit``; and the id to continue after."""
+    source = table(layer.table, column("id"), column("geom"), *map(column, layer.columns))
+    query = select(
+        source.c.id,
+        func.ST_AsGeoJSON(source.c.geom, PRECISION).label("geometry"),
+        *(source.c[name] for name in layer.columns),
+    ).order_by(source.c.id).limit(limit + 1)
+    if bbox is not None:
+        envelope = func.ST_MakeEnvelope(*bbox, 4326)
+        query = query.where(source.c.geom.op("&&")(envelope), func.ST_Intersects(source.c.geom, envelope))
+    if after is not None:
+        query = query.where(source.c.id > after)
+    rows = conn.execute(query).mappings().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    features = [
+        {
+            "type": "Feature",
+            "id": row["id"],
+            "geometry": json.loads(row["geometry"]),
+            "properties": {name: _jsonable(row[name]) for name in layer.columns},
+        }
+        for row in rows
+    ]
+    return features, (rows[-1]["id"] if more else None)
+
+
+def count_features(conn: Connection, layer: Layer) -> int:
+    return conn.execute(select(func.count()).select_from(table(layer.table))).scalar_one()
+
+
+def layer_extent(conn: Connection, layer: Layer) -> list[float] | None:
+    box = conn.execute(
+        select(
+            func.ST_XMin(literal_column("e")), func.ST_YMin(literal_column("e")),
+            func.ST_XMax(literal_column("e")), func.ST_YMax(literal_column("e")),
+        ).select_from(
+            select(func.ST_Extent(column("geom")).label("e")).select_from(table(layer.table)).subquery()
+        )
+    ).one()
+    return None if box[0] is None else [float(v) for v in box]
+
+
+def _jsonable(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def layer_frame(conn: Connection, layer: Layer):
+    """The whole layer as a GeoDataFrame in EPSG:4326, for export."""
+    import geopandas as gpd
+
+    source = table(layer.table, column("id"), column("geom"), *map(column, layer.columns))
+    query = select(source.c.id, *(source.c[name] for name in layer.columns), source.c.geom).order_by(source.c.id)
+    return gpd.read_postgis(query, conn, geom_col="geom", crs="EPSG:4326")

@@ -1,0 +1,222 @@
+"""The layers Beatbook reads and writes: which table, which geometry, which fields.
+
+One registry serves the importer, the exporter and the layer API, so a layer's
+columns, vocabularies and visibility are said once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from db import models as m
+
+ALL_ROLES = frozenset(m.ROLES)
+# Patrol positions are officers' own movements: not for planners.
+PATROL_ROLES = frozenset({"officer", "supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a layer as files and the API name it."""
+
+    name: str
+    kind: str = "text"  # text | int | float | bool | date | datetime | choice | ref
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    # For kind "ref": the value names a row of another table by a unique column.
+    ref: tuple[str, str] | None = None
+    column: str | None = None  # the table column, when it differs from the name
+
+    @property
+    def target(self) -> str:
+        return self.column or self.name
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    table: str
+    geometry_types: tuple[str, ...]  # what a file may hold; multi-parts are made where stored so
+    store_as: str  # the column's type: Point, LineString, MultiPolygon, Geometry
+    fields: tuple[Field, ...]
+    title: str
+    importable: bool = True
+    readers: frozenset[str] = ALL_ROLES
+    extra_columns: tuple[str, ...] = field(default=())  # read-only columns the API returns
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table columns the API returns for this layer (besides id and geometry)."""
+        return tuple(f.target for f in self.fields if f.kind != "ref") + self.extra_columns
+
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+LINEAR = ("LineString", "MultiLineString")
+
+LAYERS: dict[str, Layer] = {
+    layer.name: layer
+    for layer in (
+        Layer(
+            "stations", "station", ("Point",), "Point",
+            (Field("code", required=True, aliases=("id", "station_code")), Field("name", required=True)),
+            "Police stations",
+        ),
+        Layer(
+            "beats", "beat", POLYGONAL, "MultiPolygon",
+            (
+                Field("code", required=True, aliases=("beat", "beat_code", "ward_code", "id")),
+                Field("name", aliases=("beat_name", "ward_name", "label")),
+                Field("station", kind="ref", ref=("station", "code"), column="station_id"),
+            ),
+            "Beats",
+        ),
+        Layer(
+            "focus_areas", "focus_area", POLYGONAL + LINEAR, "Geometry",
+            (
+                Field("kind", kind="choice", required=True, choices=m.FOCUS_KINDS),
+                Field("name"),
+                Field("priority", kind="float"),
+                Field("beat", kind="ref", ref=("beat", "code"), column="beat_id"),
+            ),
+            "Focus areas",
+        ),
+        Layer(
+            "streets", "street_segment", ("LineString",), "LineString",
+            (
+                Field("name", aliases=("street", "street_name")),
+                Field("highway", aliases=("class", "fclass", "type")),
+                Field("oneway", kind="bool"),
+                Field("osm_id", kind="int", aliases=("osmid",)),
+            ),
+            "Street segments",
+            extra_columns=("length_m",),
+        ),
+        Layer(
+            "buildings", "building", POLYGONAL, "MultiPolygon",
+            (
+                Field("address", aliases=("addr", "standard_address")),
+                Field("address_code"),
+                Field("name"),
+                Field("floors", kind="int", aliases=("building:levels", "levels")),
+                Field("use", aliases=("building", "building_use")),
+                Field("managed", kind="bool", aliases=("property_management",)),
+                Field("property_company"),
+                Field("osm_id", kind="int"),
+            ),
+            "Buildings",
+        ),
+        Layer(
+            "entrances", "entrance", ("Point",), "Point",
+            (
+                Field("kind", kind="choice", choices=m.ENTRANCE_KINDS, aliases=("entrance",)),
+                Field("access_control", kind="bool"),
+                Field("lit", kind="bool"),
+                Field("osm_id", kind="int"),
+            ),
+            "Building entrances",
+            extra_columns=("building_id",),
+        ),
+        Layer(
+            "cameras", "camera", ("Point",), "Point",
+            (
+                Field("direction_deg", kind="float", aliases=("direction", "camera:direction")),
+                Field("fov_deg", kind="float", aliases=("fov", "angle")),
+                Field("range_m", kind="float", aliases=("range",)),
+                Field("owner", aliases=("operator",)),
+                Field("working", kind="bool"),
+                Field("osm_id", kind="int"),
+            ),
+            "Cameras",
+        ),
+        Layer(
+            "access_control", "access_control_device", ("Point",), "Point",
+            (
+                Field("kind", kind="choice", required=True, choices=m.ACCESS_DEVICE_KINDS),
+                Field("installed_on", kind="date"),
+                Field("working", kind="bool"),
+            ),
+            "Access-control devices",
+            extra_columns=("entrance_id",),
+        ),
+        Layer(
+            "premises", "premises", ("Point",), "Point",
+            (
+                Field("trade", kind="choice", required=True, choices=m.TRADES),
+                Field("name"),
+                Field("licence_no", aliases=("licence", "license")),
+                Field("responsible_person"),
+                Field("osm_id", kind="int"),
+            ),
+            "Special-trade premises",
+            extra_columns=("building_id",),
+        ),
+        Layer(
+            "hazardous_sites", "hazardous_site", ("Point",), "Point",
+            (
+                Field("name", required=True),
+                Field("category", kind="choice", required=True, choices=m.HAZARD_CATEGORIES),
+                Field("quantity", kind="float"),
+                Field("unit"),
+                Field("keeper"),
+                Field("storage_ok", kind="bool"),
+                Field("risk_radius_m", kind="float", required=True, aliases=("risk_radius", "radius_m")),
+            ),
+            "Hazardous-material sites",
+        ),
+        Layer(
+            "incidents", "incident", ("Point",), "Point",
+            (
+                Field("occurred_at", kind="datetime", required=True, aliases=("time", "date", "month", "datetime")),
+                Field("type", required=True, aliases=("crime_type", "category", "offense_category")),
+                Field("source"),
+            ),
+            "Incidents",
+        ),
+        Layer(
+            "service_stations", "service_station", ("Point",), "Point",
+            (Field("name", required=True), Field("opening_hours")),
+            "Police service stations",
+        ),
+        Layer(
+            "facility_issues", "facility_issue", ("Point",), "Point",
+            (
+                Field("kind", required=True),
+                Field("description"),
+                Field("owner"),
+                Field("status", kind="choice", choices=m.FACILITY_STATUSES),
+                Field("reported_on", kind="date", required=True, aliases=("date",)),
+            ),
+            "Facility issues",
+        ),
+        Layer(
+            "gps_fixes", "gps_fix", ("Point",), "Point",
+            (
+                Field("officer", kind="ref", required=True, ref=("officer", "badge"), column="officer_id",
+                      aliases=("badge", "tracker", "device")),
+                Field("recorded_at", kind="datetime", required=True, aliases=("time", "t", "timestamp")),
+                Field("accuracy_m", kind="float", aliases=("accuracy", "hdop")),
+            ),
+            "Raw GPS fixes of patrols",
+            readers=PATROL_ROLES,
+        ),
+        Layer(
+            "patrol_tracks", "patrol_track", (), "LineString",
+            (),
+            "Patrol tracks (one per officer-shift)",
+            importable=False,
+            readers=PATROL_ROLES,
+            extra_columns=("officer_id", "started_at", "ended_at", "n_fixes"),
+        ),
+    )
+}
+
+
+def get_layer(name: str) -> Layer:
+    try:
+        return LAYERS[name]
+    except KeyError:
+        raise KeyError(f"unknown layer '{name}'; layers are: {', '.join(sorted(LAYERS))}") from None

@@ -1,0 +1,1 @@
+"""Spatial analysis: pure functions over GeoDataFrames and arrays, no I/O."""

@@ -1,0 +1,29 @@
+"""CRS discipline: store in EPSG:4326, measure in a metric CRS chosen for the area."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+from pyproj import CRS
+
+STORAGE_CRS = CRS.from_epsg(4326)
+
+
+class CRSMissing(ValueError):
+    """A dataset declares no CRS, so its coordinates cannot be placed."""
+
+
+def to_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Reproject to EPSG:4326 (lon, lat), refusing data that declares no CRS."""
+    if frame.crs is None:
+        raise CRSMissing(
+            "the file declares no coordinate reference system; give it one "
+            "(e.g. --crs EPSG:4326 for longitude/latitude)"
+        )
+    if CRS(frame.crs).equals(STORAGE_CRS, ignore_axis_order=True):
+        return frame
+    return frame.to_crs(STORAGE_CRS)
+
+
+def metric_crs_for(frame: gpd.GeoDataFrame) -> CRS:
+    """The UTM zone that holds the data: metres, small distortion over a district."""
+    return to_storage_crs(frame).estimate_utm_crs()

@@ -1,0 +1,70 @@
+"""Row-by-row geometry checks for imports, vectorised with shapely 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+
+def geometry_problems(
+    geoms: np.ndarray,
+    allowed_types: tuple[str, ...],
+    *,
+    area: BaseGeometry | None = None,
+) -> list[str | None]:
+    """For each geometry, None if it may be stored, else what is wrong with it, in words."""
+    geoms = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    types = np.array([g.geom_type if g is not None else None for g in geoms], dtype=object)
+    wrong_type = ~missing & ~np.isin(types, allowed_types)
+    has_nonfinite = ~missing & ~np.array(
+        [bool(m) or bool(np.isfinite(shapely.get_coordinates(g)).all()) for g, m in zip(geoms, missing)]
+    )
+    out_of_range = ~missing & ~has_nonfinite & _outside_lonlat(geoms, missing)
+    invalid = ~missing & ~wrong_type & ~has_nonfinite & ~shapely.is_valid(geoms)
+    outside = np.zeros(len(geoms), dtype=bool)
+    if area is not None:
+        shapely.prepare(area)
+        checkable = ~missing & ~wrong_type & ~has_nonfinite & ~out_of_range
+        outside[checkable] = ~shapely.covered_by(geoms[checkable], area)
+
+    problems: list[str | None] = []
+    for i, geom in enumerate(geoms):
+        if missing[i]:
+            problems.append("has no geometry")
+        elif wrong_type[i]:
+            problems.append(f"geometry is a {types[i]}; this layer takes {' or '.join(allowed_types)}")
+        elif has_nonfinite[i]:
+            problems.append("geometry has non-finite coordinates")
+        elif out_of_range[i]:
+            problems.append(
+                "coordinates are not longitude/latitude (outside ±180/±90); "
+                "check the file's CRS and the lon/lat column order"
+            )
+        elif invalid[i]:
+            problems.append(f"invalid geometry: {shapely.is_valid_reason(geom)}")
+        elif outside[i]:
+            x, y = shapely.get_coordinates(geom)[0]
+            problems.append(f"lies outside the area (first vertex at lon {x:.6f}, lat {y:.6f})")
+        else:
+            problems.append(None)
+    return problems
+
+
+def _outside_lonlat(geoms: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    bounds = np.full((len(geoms), 4), 0.0)
+    bounds[~missing] = shapely.bounds(geoms[~missing])
+    return (
+        (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
+    )
+
+
+def promote(geoms: np.ndarray, store_as: str) -> np.ndarray:
+    """Make single parts multi where the column stores multi-parts (Polygon -> MultiPolygon)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if store_as == "MultiPolygon":
+        single = shapely.get_type_id(geoms) == 3
+        geoms = geoms.copy()
+        geoms[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    return geoms

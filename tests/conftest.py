@@ -1,0 +1,150 @@
+"""Tests run against a real PostGIS: a fresh database per session, a rollback per test.
+
+The server is the embedded cluster (started if need be) or the one DATABASE_URL
+names; the tests create their own database beside it and never touch the others.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from sqlalchemy import URL, create_engine, make_url, pool
+
+from beatbook import cluster
+from beatbook.settings import PROJECT_ROOT, Settings
+
+TEST_DB = "beatbook_test"
+PASSWORD = "correct horse battery staple"
+SHARED_DATA = Path(os.environ.get("BEATBOOK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+def fresh_database(server: URL, name: str) -> URL:
+    """Drop and create database ``name`` on the server; return its SQLAlchemy URL."""
+    with psycopg.connect(libpq(server), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server.set(database=name)
+
+
+def libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> URL:
+    settings = Settings()
+    if settings.uses_embedded_db:
+        cluster.start(settings, echo=print)
+    return make_url(settings.sqlalchemy_url)
+
+
+@pytest.fixture(scope="session")
+def db_url(server_url: URL) -> URL:
+    """A migrated test database; the migration is also run down and up again to prove it reverses."""
+    from db.migrate import downgrade, upgrade
+
+    url = fresh_database(server_url, TEST_DB)
+    rendered = url.render_as_string(hide_password=False)
+    upgrade(rendered)
+    downgrade(rendered, "base")
+    upgrade(rendered)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: URL):
+    engine = create_engine(db_url, poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def conn(engine):
+    """A SQLAlchemy connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def pg(conn) -> psycopg.Connection:
+    """The same transaction as ``conn``, as the psycopg connection the importer takes."""
+    return conn.connection.driver_connection
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(environment="test", secret_key="test-secret-key-test-secret-key-32",
+                    max_upload_mb=1, max_page_size=100)
+
+
+@pytest.fixture
+def app(conn, engine, settings):
+    from api.deps import get_db
+    from api.main import create_app
+
+    app = create_app(settings, engine)
+
+    def request_db():
+        # Each request gets a savepoint of the test's transaction: a failing request
+        # rolls back its own work and leaves the test able to look at the rest.
+        savepoint = conn.begin_nested()
+        try:
+            yield conn
+        except Exception:
+            savepoint.rollback()
+            raise
+        else:
+            savepoint.commit()
+
+    app.dependency_overrides[get_db] = request_db
+    return app
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def users(conn) -> dict[str, int]:
+    """One user per role, all with the password PASSWORD, and a station HKI."""
+    from sqlalchemy import text
+
+    from api.security import hash_password
+    from db.users import upsert_user
+
+    conn.execute(text("INSERT INTO station (code, name) VALUES ('HKI', 'Helsinki test station')"))
+    conn.execute(text("INSERT INTO officer (badge, name) VALUES ('T-1', 'Test Officer')"))
+    hashed = hash_password(PASSWORD)
+    return {
+        role: upsert_user(conn, username=role, password_hash=hashed, role=role,
+                          officer_badge="T-1" if role == "officer" else None, station_code="HKI")
+        for role in ("officer", "supervisor", "planner", "admin")
+    }
+
+
+@pytest.fixture
+def auth(client, users):
+    """Headers with a bearer token for a role: ``auth("planner")``."""
+
+    def headers(role: str) -> dict[str, str]:
+        response = client.post("/api/auth/token", data={"username": role, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return headers
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("the shared real-data folder is not beside the project (set BEATBOOK_SHARED_DATA)")
+    return SHARED_DATA

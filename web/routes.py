@@ -1,0 +1,27 @@
+"""The map page and its static files; the page holds no data, the API serves it after login."""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.deps import DbDep
+
+from db.features import layer_extent
+from db.layers import LAYERS
+from web.page import build_map_page
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+router = APIRouter(include_in_schema=False)
+
+# Where the map opens before the beats are loaded: the middle of the beats, else the world.
+WORLD = (20.0, 0.0)
+
+
+@router.get("/", response_class=HTMLResponse)
+def map_page(db: DbDep) -> str:
+    extent = layer_extent(db, LAYERS["beats"])
+    if extent is None:
+        return build_map_page(center=WORLD, zoom=2)
+    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2))
+
