@@ -87,6 +87,8 @@ def import_(
     map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN: take a field from a column.")] = [],
     set_: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE: one value for every row.")] = [],
     replace: Annotated[bool, typer.Option(help="Delete the layer's rows first.")] = False,
+    repair: Annotated[bool, typer.Option(
+        help="Mend invalid geometries and drop degenerate ones (reported), instead of refusing the file.")] = False,
 ) -> None:
     """Check every row of FILE and load it into LAYER, all or nothing."""
     from beatbook.ingest import ImportOptions, ImportRejected, import_file
@@ -94,16 +96,16 @@ def import_(
     settings = get_settings()
     options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs,
                             mapping=_pairs(map_, "--map"), constants=_pairs(set_, "--set"),
-                            replace=replace, max_problems=settings.import_error_rows)
+                            replace=replace, repair=repair, max_problems=settings.import_error_rows)
     with psycopg.connect(database_url()) as conn, tqdm(unit=" rows", desc=f"{layer}", file=sys.stderr) as bar:
         try:
             with conn.transaction():
-                rows = import_file(conn, layer, file, options, progress=bar.update)
+                report = import_file(conn, layer, file, options, progress=bar.update)
         except ImportRejected as exc:
             bar.close()
             _say(exc.report())
             raise typer.Exit(1) from None
-    typer.echo(f"loaded {rows} rows into {layer}")
+    typer.echo(str(report))
 
 
 @app.command()

@@ -26,7 +26,7 @@ from db import layers as layer_registry
 from db.bulk import copy_frame
 from db.layers import Field, Layer
 from geo.crs import CRSMissing, to_storage_crs
-from geo.validate import geometry_problems, promote
+from geo.validate import geometry_problems, promote, repair
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
 LAT_NAMES = ("lat", "latitude", "y")
@@ -62,7 +62,23 @@ class ImportOptions:
     mapping: dict[str, str] = field(default_factory=dict)  # layer field -> file column
     constants: dict[str, str] = field(default_factory=dict)  # layer field -> value for every row
     replace: bool = False  # delete the layer's rows first (in the same transaction)
+    # Mend invalid geometries and drop those that collapse to nothing, saying how many.
+    repair: bool = False
     max_problems: int = 20
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    layer: str
+    rows: int
+    repaired: int = 0  # invalid geometries mended (with ``repair``)
+    dropped: int = 0  # degenerate geometries left out (with ``repair``)
+    merged: int = 0  # parts joined into the multi-part feature of their key (a beat in two parts)
+
+    def __str__(self) -> str:
+        notes = [f"{n} {what}" for n, what in ((self.repaired, "geometries repaired"),
+                 (self.dropped, "degenerate rows dropped"), (self.merged, "parts merged")) if n]
+        return f"loaded {self.rows} rows into {self.layer}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -162,10 +178,11 @@ def prepare(
     *,
     area: shapely.Geometry | None = None,
     references: Callable[[Field, set[str]], Mapping[str, int]] | None = None,
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, ImportReport]:
     """Turn a file's rows into the layer's columns, or raise with every row that fails.
 
     ``references`` resolves the values of reference fields (an officer's badge) to ids.
+    Returns the rows and a report of what was repaired, dropped and merged on the way.
     """
     if frame.empty:
         raise ImportRejected("the file has no rows")
@@ -176,9 +193,16 @@ def prepare(
     problems: dict[int, list[str]] = {}
 
     geoms = frame.geometry.to_numpy()
+    repaired = dropped = 0
+    if options.repair:
+        geoms, mended, collapsed = repair(geoms)
+        repaired, dropped = int(mended.sum()), int(collapsed.sum())
+        frame, geoms = frame[~collapsed], geoms[~collapsed]
     for i, problem in enumerate(geometry_problems(geoms, layer.geometry_types, area=area)):
         if problem:
-            problems.setdefault(i, []).append(problem)
+            problems.setdefault(i, []).append(
+                problem + ("; --repair mends invalid geometries" if problem.startswith("invalid") else "")
+            )
     out = pd.DataFrame(index=frame.index)
     for fld in layer.fields:
         values = _source_values(frame, fld, options)
@@ -196,6 +220,8 @@ def prepare(
         if fld.required:
             for i in np.flatnonzero(converted.isna().to_numpy() & ~bad):
                 problems.setdefault(int(i), []).append(f"'{fld.name}' is required but empty")
+        if fld.default is not None:
+            converted = converted.astype(object).where(converted.notna(), fld.default)
         out[fld.target] = converted.to_numpy()
 
     if problems:
@@ -206,7 +232,41 @@ def prepare(
             listed, len(rows),
         )
     out["geom"] = promote(geoms, layer.store_as)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    merged = 0
+    if layer.key:
+        out, merged = _merge_parts(out, layer, options)
+    return out, ImportReport(layer.name, len(out), repaired, dropped, merged)
+
+
+def _merge_parts(rows: pd.DataFrame, layer: Layer, options: ImportOptions) -> tuple[pd.DataFrame, int]:
+    """Join rows that share the layer's key into one multi-part feature, or refuse them.
+
+    Boundary files often carry a beat in two pieces as two features with one code.
+    """
+    key = rows[layer.key]
+    repeated = key.duplicated(keep=False) & key.notna()
+    if not repeated.any():
+        return rows, 0
+    if layer.store_as != "MultiPolygon":
+        listed = [(i + 1, f"'{layer.key}' {key[i]!r} appears more than once")
+                  for i in np.flatnonzero(repeated)[: options.max_problems]]
+        raise ImportRejected(f"{layer.key} must be unique in {layer.name}; nothing was loaded",
+                             listed, int(repeated.sum()))
+    attributes = [c for c in rows.columns if c != "geom"]
+    groups = rows[repeated].groupby(layer.key, sort=False)
+    conflicting = [k for k, g in groups if len(g[attributes].astype(str).drop_duplicates()) > 1]
+    if conflicting:
+        raise ImportRejected(
+            f"features sharing a {layer.key} have different attributes; nothing was loaded",
+            [(None, f"{layer.key} {k!r}: make its attributes agree or give it one feature")
+             for k in conflicting[: options.max_problems]], len(conflicting),
+        )
+    joined = groups.agg({**{c: "first" for c in attributes if c != layer.key},
+                         "geom": lambda g: shapely.union_all(g.to_numpy())}).reset_index()
+    joined["geom"] = promote(joined["geom"].to_numpy(), layer.store_as)
+    out = pd.concat([rows[~repeated], joined[rows.columns]], ignore_index=True)
+    return out, int(repeated.sum()) - len(joined)
 
 
 def _source_values(frame: gpd.GeoDataFrame, fld: Field, options: ImportOptions) -> pd.Series | None:
@@ -243,7 +303,7 @@ def _convert(values: pd.Series, fld: Field, references) -> tuple[pd.Series, np.n
     elif fld.kind == "datetime":
         converted = _to_utc(values)
     elif fld.kind == "choice":
-        words = values.astype(str).str.strip().str.lower()
+        words = values.astype(str).str.strip().str.lower().replace(dict(fld.synonyms))
         converted = words.where(words.isin(fld.choices))
     elif fld.kind == "ref":
         keys = values.astype(str).str.strip()
@@ -367,7 +427,7 @@ def import_file(
     options: ImportOptions | None = None,
     *,
     progress: Callable[[int], None] | None = None,
-) -> int:
+) -> ImportReport:
     """Read, check and load one file into a layer inside ``conn``'s transaction."""
     options = options or ImportOptions()
     try:
@@ -377,5 +437,11 @@ def import_file(
     if not layer.importable:
         raise ImportRejected(f"layer {layer.name} is derived, not imported")
     frame = read_file(path, layer, options)
-    rows = prepare(frame, layer, options, area=area_geometry(conn), references=reference_resolver(conn))
-    return load(conn, layer, rows, replace=options.replace, progress=progress)
+    rows, report = prepare(frame, layer, options, area=area_geometry(conn), references=reference_resolver(conn))
+    try:
+        load(conn, layer, rows, replace=options.replace, progress=progress)
+    except psycopg.errors.IntegrityError as exc:
+        # A rule only the database can check (a code already taken); the transaction is void.
+        raise ImportRejected(f"the database refused the rows; nothing was loaded: {_first_line(exc)}",
+                             [(None, exc.diag.message_detail or _first_line(exc))]) from exc
+    return report

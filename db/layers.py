@@ -24,9 +24,13 @@ class Field:
     required: bool = False
     aliases: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
+    # Words that sources use for one of the choices (OSM's entrance=staircase is a main entrance).
+    synonyms: tuple[tuple[str, str], ...] = ()
     # For kind "ref": the value names a row of another table by a unique column.
     ref: tuple[str, str] | None = None
     column: str | None = None  # the table column, when it differs from the name
+    # The value of an empty cell, for columns that may not be NULL.
+    default: object = None
 
     @property
     def target(self) -> str:
@@ -44,6 +48,7 @@ class Layer:
     importable: bool = True
     readers: frozenset[str] = ALL_ROLES
     extra_columns: tuple[str, ...] = field(default=())  # read-only columns the API returns
+    key: str | None = None  # the field that names a feature uniquely (a beat's code)
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -64,6 +69,7 @@ LAYERS: dict[str, Layer] = {
             "stations", "station", ("Point",), "Point",
             (Field("code", required=True, aliases=("id", "station_code")), Field("name", required=True)),
             "Police stations",
+            key="code",
         ),
         Layer(
             "beats", "beat", POLYGONAL, "MultiPolygon",
@@ -73,13 +79,14 @@ LAYERS: dict[str, Layer] = {
                 Field("station", kind="ref", ref=("station", "code"), column="station_id"),
             ),
             "Beats",
+            key="code",
         ),
         Layer(
             "focus_areas", "focus_area", POLYGONAL + LINEAR, "Geometry",
             (
                 Field("kind", kind="choice", required=True, choices=m.FOCUS_KINDS),
                 Field("name"),
-                Field("priority", kind="float"),
+                Field("priority", kind="float", default=1.0),
                 Field("beat", kind="ref", ref=("beat", "code"), column="beat_id"),
             ),
             "Focus areas",
@@ -88,8 +95,8 @@ LAYERS: dict[str, Layer] = {
             "streets", "street_segment", ("LineString",), "LineString",
             (
                 Field("name", aliases=("street", "street_name")),
-                Field("highway", aliases=("class", "fclass", "type")),
-                Field("oneway", kind="bool"),
+                Field("highway", aliases=("class", "fclass", "type"), default="unclassified"),
+                Field("oneway", kind="bool", default=False),
                 Field("osm_id", kind="int", aliases=("osmid",)),
             ),
             "Street segments",
@@ -101,9 +108,9 @@ LAYERS: dict[str, Layer] = {
                 Field("address", aliases=("addr", "standard_address")),
                 Field("address_code"),
                 Field("name"),
-                Field("floors", kind="int", aliases=("building:levels", "levels")),
-                Field("use", aliases=("building", "building_use")),
-                Field("managed", kind="bool", aliases=("property_management",)),
+                Field("floors", kind="float", aliases=("building:levels", "levels")),
+                Field("use", aliases=("building", "building_use"), default="residential"),
+                Field("managed", kind="bool", aliases=("property_management",), default=False),
                 Field("property_company"),
                 Field("osm_id", kind="int"),
             ),
@@ -112,9 +119,12 @@ LAYERS: dict[str, Layer] = {
         Layer(
             "entrances", "entrance", ("Point",), "Point",
             (
-                Field("kind", kind="choice", choices=m.ENTRANCE_KINDS, aliases=("entrance",)),
-                Field("access_control", kind="bool"),
-                Field("lit", kind="bool"),
+                Field("kind", kind="choice", choices=m.ENTRANCE_KINDS, aliases=("entrance",), default="main",
+                      synonyms=(("yes", "other"), ("staircase", "main"), ("home", "main"),
+                                ("side", "service"), ("secondary", "service"), ("shop", "other"),
+                                ("exit", "emergency"))),
+                Field("access_control", kind="bool", default=False),
+                Field("lit", kind="bool", default=False),
                 Field("osm_id", kind="int"),
             ),
             "Building entrances",
@@ -124,10 +134,10 @@ LAYERS: dict[str, Layer] = {
             "cameras", "camera", ("Point",), "Point",
             (
                 Field("direction_deg", kind="float", aliases=("direction", "camera:direction")),
-                Field("fov_deg", kind="float", aliases=("fov", "angle")),
-                Field("range_m", kind="float", aliases=("range",)),
+                Field("fov_deg", kind="float", aliases=("fov", "angle"), default=360.0),
+                Field("range_m", kind="float", aliases=("range",), default=30.0),
                 Field("owner", aliases=("operator",)),
-                Field("working", kind="bool"),
+                Field("working", kind="bool", default=True),
                 Field("osm_id", kind="int"),
             ),
             "Cameras",
@@ -137,7 +147,7 @@ LAYERS: dict[str, Layer] = {
             (
                 Field("kind", kind="choice", required=True, choices=m.ACCESS_DEVICE_KINDS),
                 Field("installed_on", kind="date"),
-                Field("working", kind="bool"),
+                Field("working", kind="bool", default=True),
             ),
             "Access-control devices",
             extra_columns=("entrance_id",),
@@ -172,7 +182,7 @@ LAYERS: dict[str, Layer] = {
             (
                 Field("occurred_at", kind="datetime", required=True, aliases=("time", "date", "month", "datetime")),
                 Field("type", required=True, aliases=("crime_type", "category", "offense_category")),
-                Field("source"),
+                Field("source", default="import"),
             ),
             "Incidents",
         ),
@@ -187,7 +197,7 @@ LAYERS: dict[str, Layer] = {
                 Field("kind", required=True),
                 Field("description"),
                 Field("owner"),
-                Field("status", kind="choice", choices=m.FACILITY_STATUSES),
+                Field("status", kind="choice", choices=m.FACILITY_STATUSES, default="open"),
                 Field("reported_on", kind="date", required=True, aliases=("date",)),
             ),
             "Facility issues",

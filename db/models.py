@@ -116,7 +116,7 @@ class Beat(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))
     code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
-    name: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID), nullable=False)
     synthetic: Mapped[bool] = synthetic()
 
@@ -211,7 +211,8 @@ class Building(Base):
     address: Mapped[str | None] = mapped_column(Text, index=True)
     address_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(Text)
-    floors: Mapped[int | None] = mapped_column(Integer)
+    # OSM counts an attic or a half-sunk basement as half a storey.
+    floors: Mapped[float | None] = mapped_column(Float)
     use: Mapped[str] = mapped_column(String(32), nullable=False, server_default="residential")
     managed: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     property_company: Mapped[str | None] = mapped_column(Text)

@@ -68,3 +68,27 @@ def promote(geoms: np.ndarray, store_as: str) -> np.ndarray:
         geoms = geoms.copy()
         geoms[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
     return geoms
+
+
+def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mend invalid geometries, keeping only parts of the original dimension.
+
+    Returns the geometries, a mask of those mended and a mask of those that
+    collapsed to nothing (a zero-area "polygon", a zero-length "line").
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    broken = np.flatnonzero(present & ~shapely.is_valid(np.where(present, geoms, None)))
+    collapsed = np.zeros(len(geoms), dtype=bool)
+    for i in broken:
+        dimension = shapely.get_dimensions(geoms[i])
+        parts = shapely.get_parts(shapely.make_valid(geoms[i]))
+        kept = parts[shapely.get_dimensions(parts) == dimension]
+        if len(kept) == 0:
+            collapsed[i] = True
+            continue
+        mended = shapely.union_all(kept) if len(kept) > 1 else kept[0]
+        geoms[i] = mended
+    mended_mask = np.zeros(len(geoms), dtype=bool)
+    mended_mask[broken] = True
+    return geoms, mended_mask & ~collapsed, collapsed

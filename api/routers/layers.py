@@ -1,3 +1,4 @@
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,9 @@ class LayerInfo(BaseModel):
 class ImportResult(BaseModel):
     layer: str
     rows: int
+    repaired: int
+    dropped: int
+    merged: int
 
 
 @router.get("", response_model=list[LayerInfo])
@@ -73,6 +77,7 @@ def import_upload(
     lat: Annotated[str | None, Form()] = None,
     crs: Annotated[str | None, Form()] = None,
     replace: Annotated[bool, Form()] = False,
+    repair: Annotated[bool, Form(description="mend invalid geometries, drop degenerate ones")] = False,
 ) -> ImportResult:
     """Load a file into a layer: every row is checked, and it is all or nothing."""
     name = (file.filename or "").lower()
@@ -81,7 +86,7 @@ def import_upload(
         raise InvalidInput(f"unsupported file type '{file.filename}'; send one of {', '.join(UPLOAD_SUFFIXES)}")
     limit = settings.max_upload_mb * 1024 * 1024
     options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs, replace=replace,
-                            max_problems=settings.import_error_rows)
+                            repair=repair, max_problems=settings.import_error_rows)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         written = 0
@@ -92,5 +97,5 @@ def import_upload(
                     raise PayloadTooLarge(f"the file is larger than {settings.max_upload_mb} MB; split it")
                 out.write(chunk)
         raw = db.connection.driver_connection
-        rows = import_file(raw, layer.name, path, options)
-    return ImportResult(layer=layer.name, rows=rows)
+        report = import_file(raw, layer.name, path, options)
+    return ImportResult(**dataclasses.asdict(report))
