@@ -51,10 +51,12 @@ def get_layer_features(
     settings: SettingsDep,
     request: Request,
     bbox: BBoxDep,
-    limit: Annotated[int, Query(ge=1, description="page size, at most BEATBOOK_MAX_PAGE_SIZE")] = 500,
+    limit: Annotated[int | None, Query(ge=1, description="page size; at most, and by default, "
+                                                         "BEATBOOK_MAX_PAGE_SIZE")] = None,
     after: Annotated[int | None, Query(ge=0, description="continue after this feature id")] = None,
 ) -> dict:
     """A page of the layer's features as GeoJSON (lon, lat), with a link to the next page."""
+    limit = limit or settings.max_page_size
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}")
     features, next_after = read_features(db, layer, bbox=bbox, limit=limit, after=after)
