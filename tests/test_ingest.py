@@ -6,9 +6,12 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
-from beatbook.ingest import ImportOptions, ImportRejected, import_file
+from beatbook.ingest import ImportOptions, ImportRejected, import_file, prepare
+from db.layers import LAYERS
 from beatbook.settings import PROJECT_ROOT
 
 HELSINKI = PROJECT_ROOT / "data" / "helsinki" / "helsinki_layers.gpkg"
@@ -231,3 +234,19 @@ def test_a_failure_half_way_through_copy_leaves_nothing(conn, pg, tmp_path):
     assert "already exists" in caught.value.problems[0][1]
     assert count(conn, "beat") == 1
 
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=30))
+@settings(max_examples=100, deadline=None)
+def test_any_bad_row_stops_the_whole_file_and_is_named(good_rows):
+    squares = [shapely.from_geojson(json.dumps(SQUARE)) if good else shapely.from_geojson(json.dumps(BOWTIE))
+               for good in good_rows]
+    frame = gpd.GeoDataFrame({"name": [f"b{i}" for i in range(len(squares))]}, geometry=squares, crs=4326)
+    layer = LAYERS["buildings"]
+    if all(good_rows):
+        rows, report = prepare(frame, layer, ImportOptions())
+        assert len(rows) == report.rows == len(good_rows)
+    else:
+        with pytest.raises(ImportRejected) as caught:
+            prepare(frame, layer, ImportOptions(max_problems=100))
+        assert [row for row, _ in caught.value.problems] == [i + 1 for i, g in enumerate(good_rows) if not g]
