@@ -1,0 +1,68 @@
+"""The ``beatbook`` command against a database of its own (the CLI commits, so not the test one)."""
+
+import geopandas as gpd
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from beatbook.cli import app
+from beatbook.settings import get_settings
+from db.migrate import upgrade
+from tests.conftest import fresh_database, libpq
+from tests.test_ingest import HELSINKI
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cli_db(server_url):
+    url = fresh_database(server_url, "beatbook_test_cli")
+    upgrade(url.render_as_string(hide_password=False))
+    return libpq(url)
+
+
+@pytest.fixture
+def beatbook(cli_db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", cli_db)
+    get_settings.cache_clear()
+
+    def invoke(*args: str):
+        return runner.invoke(app, [str(a) for a in args])
+
+    yield invoke
+    get_settings.cache_clear()
+    with psycopg.connect(cli_db) as conn:
+        conn.execute("TRUNCATE building, camera RESTART IDENTITY CASCADE")
+
+
+def test_import_then_export_round_trips(beatbook, tmp_path):
+    result = beatbook("import", "cameras", HELSINKI, "--source-layer", "surveillance_cameras")
+    assert result.exit_code == 0, result.output
+    assert "loaded 221 rows into cameras" in result.output
+    for suffix in (".gpkg", ".geojson"):
+        out = tmp_path / f"cameras{suffix}"
+        result = beatbook("export", "cameras", out)
+        assert result.exit_code == 0, result.output
+        frame = gpd.read_file(out)
+        assert len(frame) == 221 and frame.crs.to_epsg() == 4326
+
+
+def test_a_refused_import_prints_the_rows_and_exits_1(beatbook):
+    result = beatbook("import", "buildings", HELSINKI, "--source-layer", "buildings")
+    assert result.exit_code == 1
+    assert "12 of 486 rows cannot be loaded" in result.output
+    assert "row 29: invalid geometry: Self-intersection" in result.output
+    assert "--repair" in result.output
+    repaired = beatbook("import", "buildings", HELSINKI, "--source-layer", "buildings", "--repair")
+    assert "9 geometries repaired, 3 degenerate rows dropped" in repaired.output
+
+
+def test_bad_options_are_explained(beatbook, tmp_path):
+    assert "FIELD=VALUE" in beatbook("import", "incidents", HELSINKI, "--set", "type").output
+    assert "must end in" in beatbook("export", "cameras", tmp_path / "x.shp").output
+    assert "unknown layer" in beatbook("export", "spaceships", tmp_path / "x.gpkg").output
+
+
+def test_db_up_with_database_url_starts_nothing(beatbook, cli_db):
+    result = beatbook("db", "up")
+    assert result.exit_code == 0 and "nothing to start" in result.output
