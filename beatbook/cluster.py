@@ -98,9 +98,9 @@ def init_cluster(settings: Settings, echo=print) -> None:
     if (settings.pg_data / "PG_VERSION").exists():
         return
     echo(f"Creating the embedded PostGIS cluster in {settings.pg_data}")
-    for folder in (settings.home, settings.home / "pg", settings.pg_data, settings.pg_socket_dir):
+    for folder in (settings.pg_data, settings.pg_socket_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    for folder in (settings.home / "pg", settings.pg_data, settings.pg_socket_dir):
+    for folder in (settings.pg_root, settings.pg_data, settings.pg_socket_dir):
         _chown_to_server_user(folder)
     settings.pg_data.chmod(0o700)
     subprocess.run(
@@ -128,7 +128,7 @@ def start(settings: Settings, echo=print) -> str:
     """Create (first time) and start the cluster; return its URL."""
     init_cluster(settings, echo)
     if not is_running(settings):
-        log = settings.home / "pg" / "server.log"
+        log = settings.pg_root / "server.log"
         result = _pg_ctl(settings, "-l", str(log), "-w", "-t", "60", "start", check=False)
         if result.returncode != 0:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else result.stderr

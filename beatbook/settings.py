@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,12 +58,25 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def pg_root(self) -> Path:
+        """Where the embedded cluster lives: under ``home``, if its server can reach it there.
+
+        As root, the server runs as the postgres OS user, which cannot enter a project
+        inside a private folder (a 0700 temporary folder, say); then the cluster lives
+        in the postgres user's own folder, under a name made from the project's path.
+        """
+        if os.geteuid() == 0 and not _others_may_enter(self.home):
+            digest = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+            return Path("/var/lib/postgresql/beatbook") / digest
+        return self.home / "pg"
+
+    @property
     def pg_data(self) -> Path:
-        return self.home / "pg" / "data"
+        return self.pg_root / "data"
 
     @property
     def pg_socket_dir(self) -> Path:
-        return self.home / "pg" / "run"
+        return self.pg_root / "run"
 
     @property
     def uses_embedded_db(self) -> bool:
@@ -79,6 +95,14 @@ class Settings(BaseSettings):
     def libpq_url(self) -> str:
         """The same URL for psycopg and the PostgreSQL command-line tools."""
         return self.sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _others_may_enter(folder: Path) -> bool:
+    """Whether every existing folder on the way to ``folder`` lets other users through."""
+    for part in (folder.resolve(), *folder.resolve().parents):
+        if part.exists() and not part.stat().st_mode & stat.S_IXOTH:
+            return False
+    return True
 
 
 def embedded_url(settings: Settings) -> str:
