@@ -7,6 +7,7 @@ names; the tests create their own database beside it and never touch the others.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -36,11 +37,14 @@ def libpq(url: URL) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> URL:
+def server_url() -> Iterator[URL]:
     settings = Settings()
+    started_here = settings.uses_embedded_db and not cluster.is_running(settings)
     if settings.uses_embedded_db:
         cluster.start(settings, echo=print)
-    return make_url(settings.sqlalchemy_url)
+    yield make_url(settings.sqlalchemy_url)
+    if started_here:
+        cluster.stop(settings)
 
 
 @pytest.fixture(scope="session")
