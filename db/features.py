@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, column, func, literal_column, select, table
+from sqlalchemy import Connection, column, func, literal_column, select, table, text
 
 from db.layers import Layer
 
@@ -77,3 +77,20 @@ def layer_frame(conn: Connection, layer: Layer):
     source = table(layer.table, column("id"), column("geom"), *map(column, layer.columns))
     query = select(source.c.id, *(source.c[name] for name in layer.columns), source.c.geom).order_by(source.c.id)
     return gpd.read_postgis(query, conn, geom_col="geom", crs="EPSG:4326")
+
+
+def data_credits(conn: Connection) -> list[str]:
+    """What the map must say about where its data comes from."""
+    osm, synthetic = conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM building WHERE osm_id IS NOT NULL)"
+        "    OR EXISTS (SELECT 1 FROM street_segment WHERE osm_id IS NOT NULL),"
+        "       EXISTS (SELECT 1 FROM building WHERE synthetic)"
+        "    OR EXISTS (SELECT 1 FROM household WHERE synthetic)"
+        "    OR EXISTS (SELECT 1 FROM incident WHERE synthetic)"
+    )).one()
+    credits = []
+    if osm:
+        credits.append("Buildings and streets © OpenStreetMap contributors (ODbL)")
+    if synthetic:
+        credits.append("synthetic demo data")
+    return credits

@@ -34,17 +34,22 @@ class BeatbookLayers(MacroElement):
         self.config = config
 
 
-def build_map_page(*, center: tuple[float, float], zoom: int = 15) -> str:
+def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: list[str] = ()) -> str:
     """The HTML of the map page, centred on (lat, lon) as Leaflet takes it."""
     fmap = LocalMap(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
                     prefer_canvas=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
     root = fmap.get_root()
     root.header.add_child(Element(f'<script src="{STATIC}/beatbook.js"></script>'), name="beatbook_js")
     root.html.add_child(Element(LOGIN_FORM), name="login")
-    BeatbookLayers({"api": "/api", "tiles": "OpenStreetMap"}).add_to(fmap)
+    BeatbookLayers({"api": "/api", "basemaps": BASEMAPS, "credits": list(credits)}).add_to(fmap)
     return root.render()
 
+
+# Beatbook starts on a plain background, so it works with no internet; tiles are a choice.
+BASEMAPS = [
+    {"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+     "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19},
+]
 
 LOGIN_FORM = """
 <form id="bb-login" class="bb-panel" autocomplete="on">

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import DbDep
 
-from db.features import layer_extent
+from db.features import data_credits, layer_extent
 from db.layers import LAYERS
 from web.page import build_map_page
 
@@ -21,7 +21,8 @@ WORLD = (20.0, 0.0)
 @router.get("/", response_class=HTMLResponse)
 def map_page(db: DbDep) -> str:
     extent = layer_extent(db, LAYERS["beats"])
+    credits = data_credits(db)
     if extent is None:
-        return build_map_page(center=WORLD, zoom=2)
-    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2))
+        return build_map_page(center=WORLD, zoom=2, credits=credits)
+    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), credits=credits)
 

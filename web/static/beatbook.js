@@ -38,6 +38,15 @@ window.beatbook = (function () {
       .map((k) => `<b>${escapeHtml(k)}</b>: ${escapeHtml(props[k])}`).join("<br>");
   }
 
+  function addBasemaps(map, config) {
+    const bases = { "Plain (offline)": L.layerGroup().addTo(map) };
+    for (const base of config.basemaps) {
+      bases[base.name] = L.tileLayer(base.url, { attribution: base.attribution, maxZoom: base.maxZoom });
+    }
+    for (const credit of config.credits) map.attributionControl.addAttribution(escapeHtml(credit));
+    return bases;
+  }
+
   async function draw(map, config) {
     const status = document.getElementById("bb-status");
     status.hidden = false;
@@ -55,7 +64,7 @@ window.beatbook = (function () {
       style: (f) => (f.properties.managed ? STYLE.managed : STYLE.unmanaged),
       onEachFeature: (f, layer) => layer.bindPopup(popup(f.properties, ["address", "floors", "use", "managed", "property_company"])),
     }).addTo(map);
-    L.control.layers(null, { Beats: beatLayer, Buildings: buildingLayer }, { collapsed: false }).addTo(map);
+    L.control.layers(addBasemaps(map, config), { Beats: beatLayer, Buildings: buildingLayer }, { collapsed: false }).addTo(map);
     const legend = L.control({ position: "bottomright" });
     legend.onAdd = () => {
       const div = L.DomUtil.create("div", "bb-panel bb-legend");
