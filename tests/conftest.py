@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from psycopg import sql
-from sqlalchemy import URL, create_engine, make_url, pool
+from sqlalchemy import URL, create_engine, make_url, pool, text
 
 from beatbook import cluster
 from beatbook.settings import PROJECT_ROOT, Settings
@@ -79,6 +79,9 @@ def conn(engine):
 @pytest.fixture
 def pg(conn) -> psycopg.Connection:
     """The same transaction as ``conn``, as the psycopg connection the importer takes."""
+    # SQLAlchemy begins lazily: without a statement first, psycopg would see no
+    # transaction, and a ``conn.transaction()`` block in the code under test would commit.
+    conn.execute(text("SELECT 1"))
     return conn.connection.driver_connection
 
 
