@@ -84,6 +84,8 @@ def import_(
     lon: Annotated[str | None, typer.Option(help="CSV column of longitudes (detected if omitted).")] = None,
     lat: Annotated[str | None, typer.Option(help="CSV column of latitudes (detected if omitted).")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS for a file that declares none, e.g. EPSG:4326.")] = None,
+    datum: Annotated[str | None, typer.Option(
+        help="gcj02 (AMap, Tencent) or bd09 (Baidu): shift coordinates from a Chinese web map back to WGS-84.")] = None,
     map_: Annotated[list[str], typer.Option("--map", help="FIELD=COLUMN: take a field from a column.")] = [],
     set_: Annotated[list[str], typer.Option("--set", help="FIELD=VALUE: one value for every row.")] = [],
     replace: Annotated[bool, typer.Option(help="Delete the layer's rows first.")] = False,
@@ -94,7 +96,7 @@ def import_(
     from beatbook.ingest import ImportOptions, ImportRejected, import_file
 
     settings = get_settings()
-    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs,
+    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs, datum=datum,
                             mapping=_pairs(map_, "--map"), constants=_pairs(set_, "--set"),
                             replace=replace, repair=repair, max_problems=settings.import_error_rows)
     with psycopg.connect(database_url()) as conn, tqdm(unit=" rows", desc=f"{layer}", file=sys.stderr) as bar:

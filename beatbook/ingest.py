@@ -25,6 +25,7 @@ from pyproj.exceptions import CRSError
 from db import layers as layer_registry
 from db.bulk import copy_frame
 from db.layers import Field, Layer
+from geo.chinese_datums import unshift_geometries
 from geo.crs import CRSMissing, to_storage_crs
 from geo.validate import geometry_problems, promote, repair
 
@@ -59,6 +60,8 @@ class ImportOptions:
     lon: str | None = None  # CSV column names; detected when not given
     lat: str | None = None
     crs: str | None = None  # for files that declare none (CSV: EPSG:4326 unless given)
+    # Coordinates copied from a Chinese web map: "gcj02" (AMap, Tencent) or "bd09" (Baidu).
+    datum: str | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # layer field -> file column
     constants: dict[str, str] = field(default_factory=dict)  # layer field -> value for every row
     replace: bool = False  # delete the layer's rows first (in the same transaction)
@@ -193,6 +196,11 @@ def prepare(
     problems: dict[int, list[str]] = {}
 
     geoms = frame.geometry.to_numpy()
+    if options.datum:
+        try:
+            geoms = unshift_geometries(geoms, options.datum)
+        except ValueError as exc:
+            raise ImportRejected(str(exc)) from None
     repaired = dropped = 0
     if options.repair:
         geoms, mended, collapsed = repair(geoms)

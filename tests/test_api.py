@@ -145,6 +145,25 @@ def test_a_broken_upload_says_which_row_and_loads_nothing(client, auth, conn):
     assert conn.execute(text("SELECT count(*) FROM building")).scalar_one() == 0
 
 
+def test_a_zipped_shapefile_uploads(client, auth, conn, tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"address": ["Zip 1"]}, geometry=[shapely.geometry.shape(square_at(0))], crs=4326)
+    frame.to_crs(3067).to_file(tmp_path / "b.shp")  # ETRS-TM35FIN: reprojected on the way in
+    archive = tmp_path / "b.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in tmp_path.glob("b.*"):
+            if part != archive:
+                zf.write(part, part.name)
+    response = upload(client, auth("admin"), "b.zip", archive.read_bytes())
+    assert response.status_code == 200, response.text
+    lon = conn.execute(text("SELECT ST_XMin(geom) FROM building WHERE address = 'Zip 1'")).scalar_one()
+    assert lon == pytest.approx(24.94, abs=1e-6)
+
+
 def test_an_oversized_upload_is_413(client, auth):
     response = upload(client, auth("supervisor"), "big.geojson", b" " * (1024 * 1024 + 1))
     assert response.status_code == 413

@@ -109,9 +109,10 @@ def test_a_chinese_street_network_loads(conn, pg, shared_data):
     assert import_file(pg, "streets", path, ImportOptions(source_layer="edges")).rows == 4009
 
 
-def test_police_uk_burglaries_load_as_incidents(conn, pg, shared_data):
-    path = shared_data / "nottingham_crime" / "nottingham_burglary.csv.gz"
-    assert import_file(pg, "incidents", path, ImportOptions(constants={"type": "burglary"})).rows == 1795
+@pytest.mark.parametrize(("kind", "expected"), [("burglary", 1795), ("robbery", 555)])
+def test_police_uk_crimes_load_as_incidents(conn, pg, shared_data, kind, expected):
+    path = shared_data / "nottingham_crime" / f"nottingham_{kind}.csv.gz"
+    assert import_file(pg, "incidents", path, ImportOptions(constants={"type": kind})).rows == expected
     first, last = conn.execute(text("SELECT min(occurred_at), max(occurred_at) FROM incident")).one()
     assert (first.year, first.month, last.year) == (2022, 1, 2022)
 

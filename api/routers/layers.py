@@ -78,6 +78,7 @@ def import_upload(
     lon: Annotated[str | None, Form()] = None,
     lat: Annotated[str | None, Form()] = None,
     crs: Annotated[str | None, Form()] = None,
+    datum: Annotated[str | None, Form(description="gcj02 or bd09: coordinates from a Chinese web map")] = None,
     replace: Annotated[bool, Form()] = False,
     repair: Annotated[bool, Form(description="mend invalid geometries, drop degenerate ones")] = False,
 ) -> ImportResult:
@@ -87,7 +88,7 @@ def import_upload(
     if suffix is None:
         raise InvalidInput(f"unsupported file type '{file.filename}'; send one of {', '.join(UPLOAD_SUFFIXES)}")
     limit = settings.max_upload_mb * 1024 * 1024
-    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs, replace=replace,
+    options = ImportOptions(source_layer=source_layer, lon=lon, lat=lat, crs=crs, datum=datum, replace=replace,
                             repair=repair, max_problems=settings.import_error_rows)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
