@@ -7,6 +7,11 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 
+# shapely's type ids, in order (shapely.GeometryType)
+TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                       "MultiPolygon", "GeometryCollection"], dtype=object)
+
+
 def geometry_problems(
     geoms: np.ndarray,
     allowed_types: tuple[str, ...],
@@ -16,48 +21,40 @@ def geometry_problems(
     """For each geometry, None if it may be stored, else what is wrong with it, in words."""
     geoms = np.asarray(geoms, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    types = np.array([g.geom_type if g is not None else None for g in geoms], dtype=object)
+    types = np.where(missing, None, TYPE_NAMES[np.maximum(shapely.get_type_id(geoms), 0)])
     wrong_type = ~missing & ~np.isin(types, allowed_types)
-    has_nonfinite = ~missing & ~np.array(
-        [bool(m) or bool(np.isfinite(shapely.get_coordinates(g)).all()) for g, m in zip(geoms, missing)]
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    nonfinite = np.zeros(len(geoms), dtype=bool)
+    nonfinite[owner[~np.isfinite(coords).all(axis=1)]] = True
+    bounds = shapely.bounds(geoms)
+    out_of_range = ~missing & ~nonfinite & (
+        (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
     )
-    out_of_range = ~missing & ~has_nonfinite & _outside_lonlat(geoms, missing)
-    invalid = ~missing & ~wrong_type & ~has_nonfinite & ~shapely.is_valid(geoms)
+    suspect = missing | wrong_type | nonfinite | out_of_range
+    invalid = ~suspect & ~shapely.is_valid(np.where(suspect, None, geoms))
     outside = np.zeros(len(geoms), dtype=bool)
     if area is not None:
         shapely.prepare(area)
-        checkable = ~missing & ~wrong_type & ~has_nonfinite & ~out_of_range
+        checkable = ~suspect & ~invalid
         outside[checkable] = ~shapely.covered_by(geoms[checkable], area)
 
-    problems: list[str | None] = []
-    for i, geom in enumerate(geoms):
+    problems: list[str | None] = [None] * len(geoms)
+    for i in np.flatnonzero(suspect | invalid | outside):
         if missing[i]:
-            problems.append("has no geometry")
+            problems[i] = "has no geometry"
         elif wrong_type[i]:
-            problems.append(f"geometry is a {types[i]}; this layer takes {' or '.join(allowed_types)}")
-        elif has_nonfinite[i]:
-            problems.append("geometry has non-finite coordinates")
+            problems[i] = f"geometry is a {types[i]}; this layer takes {' or '.join(allowed_types)}"
+        elif nonfinite[i]:
+            problems[i] = "geometry has non-finite coordinates"
         elif out_of_range[i]:
-            problems.append(
-                "coordinates are not longitude/latitude (outside ±180/±90); "
-                "check the file's CRS and the lon/lat column order"
-            )
+            problems[i] = ("coordinates are not longitude/latitude (outside ±180/±90); "
+                           "check the file's CRS and the lon/lat column order")
         elif invalid[i]:
-            problems.append(f"invalid geometry: {shapely.is_valid_reason(geom)}")
-        elif outside[i]:
-            x, y = shapely.get_coordinates(geom)[0]
-            problems.append(f"lies outside the area (first vertex at lon {x:.6f}, lat {y:.6f})")
+            problems[i] = f"invalid geometry: {shapely.is_valid_reason(geoms[i])}"
         else:
-            problems.append(None)
+            x, y = shapely.get_coordinates(geoms[i])[0]
+            problems[i] = f"lies outside the area (first vertex at lon {x:.6f}, lat {y:.6f})"
     return problems
-
-
-def _outside_lonlat(geoms: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    bounds = np.full((len(geoms), 4), 0.0)
-    bounds[~missing] = shapely.bounds(geoms[~missing])
-    return (
-        (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
-    )
 
 
 def promote(geoms: np.ndarray, store_as: str) -> np.ndarray:
