@@ -21,7 +21,7 @@ def test_each_fault_is_named():
     square = shapely.box(24.95, 60.15, 24.951, 60.151)
     bowtie = shapely.Polygon([(24.95, 60.15), (24.951, 60.151), (24.951, 60.15), (24.95, 60.151)])
     problems = check(square, None, shapely.Point(24.95, 60.15), bowtie, shapely.box(10, 50, 10.1, 50.1),
-                     shapely.box(500, 60, 501, 61), shapely.Point(24.95, float("nan")))
+                     shapely.box(500, 60, 501, 61), shapely.box(24.95, 60.15, 24.951, float("inf")))
     assert problems[0] is None
     assert problems[1] == "has no geometry"
     assert problems[2].startswith("geometry is a Point")
