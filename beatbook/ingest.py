@@ -92,24 +92,25 @@ def read_file(path: Path, layer: Layer, options: ImportOptions) -> gpd.GeoDataFr
     path = Path(path)
     if not path.exists():
         raise ImportRejected(f"no such file: {path.name}")
-    name = path.name.lower()
-    try:
-        if name.endswith(CSV_SUFFIXES):
-            frame = _read_csv(path, options)
-        else:
-            frame = pyogrio.read_dataframe(path, layer=_source_layer(path, layer, options))
-    except ImportRejected:
-        raise
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
-            pyogrio.errors.GeometryError, pd.errors.ParserError, UnicodeDecodeError, EOFError,
-            gzip.BadGzipFile, OSError, ValueError) as exc:
-        raise ImportRejected(f"cannot read {path.name}: {_first_line(exc)} (is the file complete "
-                             "and in a supported format: GeoJSON, GeoPackage, Shapefile, GPX, CSV?)") from exc
+    crs = None
     if options.crs:
         try:
             crs = CRS.from_user_input(options.crs)
         except CRSError as exc:
             raise ImportRejected(f"unknown CRS '{options.crs}': give it as EPSG:NNNN") from exc
+    try:
+        if path.name.lower().endswith(CSV_SUFFIXES):
+            frame = _read_csv(path, options, crs or CRS.from_epsg(4326))
+        else:
+            frame = pyogrio.read_dataframe(path, layer=_source_layer(path, layer, options))
+    except ImportRejected:
+        raise  # a refusal of our own, with its own words (it is a ValueError too)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
+            pyogrio.errors.GeometryError, pd.errors.ParserError, UnicodeDecodeError, EOFError,
+            gzip.BadGzipFile, OSError, ValueError) as exc:
+        raise ImportRejected(f"cannot read {path.name}: {_first_line(exc)} (is the file complete "
+                             "and in a supported format: GeoJSON, GeoPackage, Shapefile, GPX, CSV?)") from exc
+    if crs is not None:
         frame = frame.set_crs(crs, allow_override=True)
     return frame
 
@@ -135,7 +136,7 @@ def _source_layer(path: Path, layer: Layer, options: ImportOptions) -> str | Non
     )
 
 
-def _read_csv(path: Path, options: ImportOptions) -> gpd.GeoDataFrame:
+def _read_csv(path: Path, options: ImportOptions, crs: CRS) -> gpd.GeoDataFrame:
     # sep=None sniffs the delimiter: comma, semicolon and tab files all occur in the wild.
     table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False,
                         na_values=[""])
@@ -148,7 +149,7 @@ def _read_csv(path: Path, options: ImportOptions) -> gpd.GeoDataFrame:
     geoms = shapely.points(x.to_numpy(), y.to_numpy())
     geoms[x.isna().to_numpy() | y.isna().to_numpy()] = None
     attributes = table.drop(columns=[lon, lat])
-    return gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geoms), crs=options.crs or "EPSG:4326")
+    return gpd.GeoDataFrame(attributes, geometry=gpd.GeoSeries(geoms), crs=crs)
 
 
 def _pick_column(columns: pd.Index, given: str | None, candidates: tuple[str, ...], what: str,

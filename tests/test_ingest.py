@@ -197,6 +197,12 @@ def test_a_truncated_file_loads_nothing(conn, pg, tmp_path, shared_data, suffix)
     assert "cannot read" in str(error)
 
 
+def test_an_unknown_crs_is_refused(conn, pg, shared_data):
+    path = shared_data / "nottingham_crime" / "nottingham_burglary.csv.gz"
+    error = refused(conn, pg, "incident", "incidents", path, ImportOptions(crs="EPSG:999999"))
+    assert "unknown CRS" in str(error)
+
+
 def test_a_csv_without_coordinates_says_which_option_to_give(conn, pg, shared_data):
     error = refused(conn, pg, "incident", "incidents", shared_data / "sacramento_beats" / "sacramento_crime.csv")
     assert "--lon" in str(error)
