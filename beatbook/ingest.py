@@ -203,10 +203,11 @@ def prepare(
         except ValueError as exc:
             raise ImportRejected(str(exc)) from None
     repaired = dropped = 0
+    row_numbers = np.arange(1, len(frame) + 1)  # as the file counts them, whatever is dropped
     if options.repair:
         geoms, mended, collapsed = repair(geoms)
         repaired, dropped = int(mended.sum()), int(collapsed.sum())
-        frame, geoms = frame[~collapsed], geoms[~collapsed]
+        frame, geoms, row_numbers = frame[~collapsed], geoms[~collapsed], row_numbers[~collapsed]
     for i, problem in enumerate(geometry_problems(geoms, layer.geometry_types, area=area)):
         if problem:
             problems.setdefault(i, []).append(
@@ -235,7 +236,7 @@ def prepare(
 
     if problems:
         rows = sorted(problems)
-        listed = [(i + 1, "; ".join(problems[i])) for i in rows[: options.max_problems]]
+        listed = [(int(row_numbers[i]), "; ".join(problems[i])) for i in rows[: options.max_problems]]
         raise ImportRejected(
             f"{len(rows)} of {len(frame)} rows cannot be loaded into {layer.name}; nothing was loaded",
             listed, len(rows),
