@@ -1,0 +1,280 @@
+"""Which streets, entrances and focus areas patrols passed, exactly, in metres and seconds.
+
+A patrol track is a polyline of fixes; between two fixes the officer is taken to
+have walked the straight piece joining them, so sparse fixes still cover the street
+between them. A point is *covered* when it lies within ``radius`` of some piece:
+the piece's cover is a capsule (a rectangle with two half-discs). A straight street
+piece meets a capsule in one interval of its length, because the distance from a
+moving point to a segment is convex along a line. So coverage is computed exactly,
+with no buffering or polygon unions: one interval per (street piece, track piece)
+pair near each other, then the union of intervals per street.
+
+Everything here works in a metric CRS (x, y in metres) and epoch seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+from shapely.ops import substring
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Straight pieces of lines: from (x0, y0) to (x1, y1), each with the line it belongs to."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    owner: np.ndarray  # index of the line (street segment, track) the piece is part of
+
+    def __len__(self) -> int:
+        return len(self.x0)
+
+    @property
+    def length(self) -> np.ndarray:
+        return np.hypot(self.x1 - self.x0, self.y1 - self.y0)
+
+    def take(self, mask: np.ndarray) -> Pieces:
+        return Pieces(self.x0[mask], self.y0[mask], self.x1[mask], self.y1[mask], self.owner[mask])
+
+    def boxes(self, grow: float = 0.0) -> np.ndarray:
+        return shapely.box(np.minimum(self.x0, self.x1) - grow, np.minimum(self.y0, self.y1) - grow,
+                           np.maximum(self.x0, self.x1) + grow, np.maximum(self.y0, self.y1) + grow)
+
+
+@dataclass(frozen=True)
+class TrackPieces:
+    """Pieces of patrol tracks with the times (epoch seconds) of their two fixes."""
+
+    pieces: Pieces
+    t0: np.ndarray
+    t1: np.ndarray
+
+    def take(self, mask: np.ndarray) -> TrackPieces:
+        return TrackPieces(self.pieces.take(mask), self.t0[mask], self.t1[mask])
+
+
+def line_pieces(lines: np.ndarray) -> Pieces:
+    """Split LineStrings into their straight pieces; ``owner`` is the line's position."""
+    coords, owner = shapely.get_coordinates(np.asarray(lines, dtype=object), return_index=True)
+    same = owner[1:] == owner[:-1]
+    return Pieces(coords[:-1, 0][same], coords[:-1, 1][same], coords[1:, 0][same], coords[1:, 1][same],
+                  owner[:-1][same])
+
+
+def track_pieces(track: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray) -> TrackPieces:
+    """Pieces between consecutive fixes of each track; vertices sorted by track, then time."""
+    same = track[1:] == track[:-1]
+    pieces = Pieces(x[:-1][same], y[:-1][same], x[1:][same], y[1:][same], track[:-1][same])
+    return TrackPieces(pieces, t[:-1][same], t[1:][same])
+
+
+# --- the geometry of one capsule and one line ----------------------------------------------
+
+
+def capsule_intervals(street: Pieces, track: Pieces, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """For pairs (street piece i, track piece i): the interval [lo, hi] of the street piece's
+    parameter (0 at its start, 1 at its end) within ``radius`` of the track piece.
+
+    Empty intervals have lo > hi. Works on arrays of pairs of equal length.
+    """
+    px, py = street.x0, street.y0
+    dx, dy = street.x1 - px, street.y1 - py
+    lo = np.full(len(px), np.inf)
+    hi = np.full(len(px), -np.inf)
+    # The two discs at the track piece's ends.
+    for cx, cy in ((track.x0, track.y0), (track.x1, track.y1)):
+        a_lo, a_hi = _disc_interval(px - cx, py - cy, dx, dy, radius)
+        lo, hi = _hull(lo, hi, a_lo, a_hi)
+    # The rectangle along the track piece: 0 <= along <= |AB| and |across| <= radius.
+    ux, uy = track.x1 - track.x0, track.y1 - track.y0
+    span = np.hypot(ux, uy)
+    moving = span > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ux, uy = np.where(moving, ux / span, 0.0), np.where(moving, uy / span, 0.0)
+    rx, ry = px - track.x0, py - track.y0
+    along_lo, along_hi = _linear_interval(rx * ux + ry * uy, dx * ux + dy * uy, 0.0, span)
+    across_lo, across_hi = _linear_interval(-rx * uy + ry * ux, -dx * uy + dy * ux, -radius, radius)
+    r_lo, r_hi = np.maximum(along_lo, across_lo), np.minimum(along_hi, across_hi)
+    r_lo, r_hi = np.where(moving, r_lo, np.inf), np.where(moving, r_hi, -np.inf)
+    lo, hi = _hull(lo, hi, r_lo, r_hi)
+    return np.maximum(lo, 0.0), np.minimum(hi, 1.0)
+
+
+def _hull(lo, hi, other_lo, other_hi):
+    """Join intervals known to overlap or touch (parts of one convex set's trace)."""
+    empty = other_lo > other_hi
+    return np.where(empty, lo, np.minimum(lo, other_lo)), np.where(empty, hi, np.maximum(hi, other_hi))
+
+
+def _disc_interval(rx, ry, dx, dy, radius):
+    """t with |r + t d| <= radius: the roots of a quadratic."""
+    a = dx * dx + dy * dy
+    b = 2 * (rx * dx + ry * dy)
+    c = rx * rx + ry * ry - radius * radius
+    disc = b * b - 4 * a * c
+    point_street = a == 0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        root = np.sqrt(np.maximum(disc, 0.0))
+        lo, hi = (-b - root) / (2 * a), (-b + root) / (2 * a)
+    hit = disc >= 0
+    # A street piece of zero length is covered wholly or not at all.
+    lo = np.where(point_street, np.where(c <= 0, 0.0, np.inf), np.where(hit, lo, np.inf))
+    hi = np.where(point_street, np.where(c <= 0, 1.0, -np.inf), np.where(hit, hi, -np.inf))
+    return lo, hi
+
+
+def _linear_interval(value0, slope, low, high):
+    """t with low <= value0 + slope t <= high."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        t_a, t_b = (low - value0) / slope, (high - value0) / slope
+    flat = slope == 0
+    inside = (value0 >= low) & (value0 <= high)
+    lo = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(t_a, t_b))
+    hi = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(t_a, t_b))
+    return lo, hi
+
+
+# --- streets ---------------------------------------------------------------------------------
+
+
+def near_pairs(a: Pieces, b: Pieces, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i in a, j in b) whose boxes come within ``radius``: the candidates to test."""
+    if not len(a) or not len(b):
+        return np.empty(0, dtype=int), np.empty(0, dtype=int)
+    tree = STRtree(a.boxes())
+    j, i = tree.query(b.boxes(radius), predicate="intersects")
+    return i, j
+
+
+def merge_intervals(key: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Union of intervals per key: returns (key, lo, hi) of disjoint intervals, sorted."""
+    if not len(key):
+        return key, lo, hi
+    order = np.lexsort((lo, key))
+    key, lo, hi = key[order], lo[order], hi[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    # How far each key's intervals reach so far; one that starts beyond it opens a new run.
+    reach = pd.Series(hi).groupby(np.cumsum(first)).cummax().to_numpy()
+    opens = first.copy()
+    opens[1:] |= lo[1:] > reach[:-1]
+    starts = np.flatnonzero(opens)
+    return key[starts], lo[starts], np.maximum.reduceat(hi, starts)
+
+
+@dataclass(frozen=True)
+class StreetCoverage:
+    """Per street segment (in the order given): length, covered length, uncovered intervals."""
+
+    length_m: np.ndarray
+    covered_m: np.ndarray
+    # Uncovered stretches as distances from each segment's start: (segment, from_m, to_m).
+    gaps: pd.DataFrame
+
+
+def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float) -> StreetCoverage:
+    """Exact coverage of street LineStrings (metric CRS) by track pieces within ``radius``."""
+    streets = np.asarray(streets, dtype=object)
+    pieces = line_pieces(streets)
+    piece_len = pieces.length
+    # Where each piece starts along its street: the length of the street's pieces before it.
+    before = np.cumsum(piece_len) - piece_len
+    first = np.flatnonzero(np.r_[True, pieces.owner[1:] != pieces.owner[:-1]])[: len(pieces)]
+    starts = before - np.repeat(before[first], np.diff(np.r_[first, len(pieces)]))
+    i, j = near_pairs(pieces, tracks.pieces, radius)
+    lo, hi = capsule_intervals(pieces.take(i), tracks.pieces.take(j), radius)
+    hit = lo <= hi
+    i, lo, hi = i[hit], lo[hit], hi[hit]
+    # Along each street, in metres; pieces abut, so merging across them is merging in metres.
+    owner = pieces.owner[i]
+    key, m_lo, m_hi = merge_intervals(owner, starts[i] + lo * piece_len[i], starts[i] + hi * piece_len[i])
+    length = shapely.length(streets)
+    covered = np.bincount(key, weights=m_hi - m_lo, minlength=len(streets))
+    return StreetCoverage(length, np.minimum(covered, length), _complement(key, m_lo, m_hi, length))
+
+
+def _complement(key, lo, hi, length, tiny: float = 1e-6) -> pd.DataFrame:
+    """The stretches of each street not in its merged covered intervals."""
+    n = len(length)
+    # Each street's covered intervals, framed by a zero-length "cover" at each end.
+    keys = np.r_[key, np.arange(n), np.arange(n)]
+    los = np.r_[lo, np.zeros(n), length]
+    his = np.r_[hi, np.zeros(n), length]
+    order = np.lexsort((los, keys))
+    keys, los, his = keys[order], los[order], his[order]
+    reach = pd.Series(his).groupby(keys).cummax().to_numpy()
+    same = keys[1:] == keys[:-1]
+    gap_from, gap_to = reach[:-1][same], los[1:][same]
+    real = gap_to - gap_from > tiny
+    return pd.DataFrame({"segment": keys[:-1][same][real], "from_m": gap_from[real], "to_m": gap_to[real]})
+
+
+def gap_lines(streets: np.ndarray, gaps: pd.DataFrame) -> np.ndarray:
+    """The uncovered stretches as exact sub-lines of their streets."""
+    streets = np.asarray(streets, dtype=object)
+    return np.array([substring(streets[s], a, b)
+                     for s, a, b in gaps[["segment", "from_m", "to_m"]].itertuples(index=False)],
+                    dtype=object)
+
+
+# --- points: entrances and their passes -----------------------------------------------------
+
+
+def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:
+    """When patrols passed each point: one row per pass, (target, track, time of closest approach)."""
+    points = Pieces(x, y, x, y, np.arange(len(x)))
+    i, j = near_pairs(points, tracks.pieces, radius)
+    track = tracks.pieces.take(j)
+    vx, vy = track.x1 - track.x0, track.y1 - track.y0
+    span2 = vx * vx + vy * vy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.clip(((x[i] - track.x0) * vx + (y[i] - track.y0) * vy) / span2, 0.0, 1.0)
+    u = np.where(span2 > 0, u, 0.0)
+    near = np.hypot(track.x0 + u * vx - x[i], track.y0 + u * vy - y[i]) <= radius
+    i, j, u = i[near], j[near], u[near]
+    return _passes(i, j, tracks.t0[j] + u * (tracks.t1[j] - tracks.t0[j]), tracks)
+
+
+def geometry_passes(geoms: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:
+    """When patrols came within ``radius`` of each geometry (a focus area): one row per pass."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms) or not len(tracks.pieces):
+        return _passes(np.empty(0, int), np.empty(0, int), np.empty(0), tracks)
+    tree = STRtree(geoms)
+    j, i = tree.query(tracks.pieces.boxes(radius), predicate="intersects")
+    p = tracks.pieces.take(j)
+    lines = shapely.linestrings(np.stack([np.c_[p.x0, p.y0], np.c_[p.x1, p.y1]], axis=1))
+    near = shapely.dwithin(lines, geoms[i], radius)
+    return _passes(i[near], j[near], tracks.t0[j[near]], tracks)
+
+
+def _passes(target: np.ndarray, piece: np.ndarray, time: np.ndarray, tracks: TrackPieces) -> pd.DataFrame:
+    """Consecutive pieces of one track near one target make one pass, timed at its first moment."""
+    frame = pd.DataFrame({"target": target, "track": tracks.pieces.owner[piece], "piece": piece,
+                          "time": time}).sort_values(["target", "track", "piece"], kind="stable")
+    new_pass = ((frame["target"].diff() != 0) | (frame["track"].diff() != 0)
+                | (frame["piece"].diff() != 1)).to_numpy()
+    return frame[new_pass][["target", "track", "time"]].reset_index(drop=True)
+
+
+def revisits(passes: pd.DataFrame, n_targets: int, elapsed) -> pd.DataFrame:
+    """Per target: number of passes, the last one, and the mean and longest gap between them.
+
+    ``elapsed`` maps epoch seconds to window seconds, so a gap counts only time inside
+    the daily windows (the day between two night patrols is no idleness).
+    """
+    frame = passes.sort_values(["target", "time"], kind="stable")
+    gap = np.diff(elapsed(frame["time"].to_numpy()), prepend=np.nan)
+    gap[np.r_[True, frame["target"].to_numpy()[1:] != frame["target"].to_numpy()[:-1]]] = np.nan
+    frame = frame.assign(gap_h=gap / 3600)
+    stats = frame.groupby("target").agg(passes=("time", "size"), last_pass=("time", "max"),
+                                        mean_gap_h=("gap_h", "mean"), max_gap_h=("gap_h", "max"))
+    stats = stats.reindex(range(n_targets))
+    stats["passes"] = stats["passes"].fillna(0).astype(int)
+    return stats
