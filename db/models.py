@@ -99,6 +99,8 @@ class Area(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     # The metric CRS in which this area is measured (a UTM or Gauss-Krüger zone).
     metric_srid: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The IANA zone of the area's clocks: daily windows such as 22:00-06:00 are local time.
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, server_default="UTC")
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID), nullable=False)
 
 

@@ -536,4 +536,5 @@ def _area(beats: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         id=[1],
         name=["Helsinki demo area"],
         metric_srid=[beats.crs.to_epsg()],
+        timezone=[TZ],
     )

@@ -426,4 +426,5 @@ def _area(grid: Grid, crs) -> gpd.GeoDataFrame:
         id=[1],
         name=["Synthetic district"],
         metric_srid=[crs.to_epsg()],
+        timezone=[TZ],
     )

@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), server_default=sa.text('1'), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('metric_srid', sa.Integer(), nullable=False),
+    sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False),
     sa.Column('geom', Geometry(geometry_type='MULTIPOLYGON', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry', nullable=False), nullable=False),
     sa.CheckConstraint('ST_IsValid(geom) AND NOT ST_IsEmpty(geom)', name=op.f('ck_area_geom_valid')),
     sa.CheckConstraint('id = 1', name=op.f('ck_area_single_row')),
