@@ -270,8 +270,9 @@ def revisits(passes: pd.DataFrame, n_targets: int, elapsed) -> pd.DataFrame:
     the daily windows (the day between two night patrols is no idleness).
     """
     frame = passes.sort_values(["target", "time"], kind="stable")
+    target = frame["target"].to_numpy()
     gap = np.diff(elapsed(frame["time"].to_numpy()), prepend=np.nan)
-    gap[np.r_[True, frame["target"].to_numpy()[1:] != frame["target"].to_numpy()[:-1]]] = np.nan
+    gap[np.r_[True, target[1:] != target[:-1]][: len(target)]] = np.nan
     frame = frame.assign(gap_h=gap / 3600)
     stats = frame.groupby("target").agg(passes=("time", "size"), last_pass=("time", "max"),
                                         mean_gap_h=("gap_h", "mean"), max_gap_h=("gap_h", "max"))

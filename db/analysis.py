@@ -1,0 +1,152 @@
+"""The SQL that feeds the patrol analyses: everything in and around one beat, in metres.
+
+Geometries come back as WKB in the area's metric CRS (PostGIS transforms them,
+keeping the M of track vertices), so ``geo/`` only ever sees metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, text
+
+
+# Cameras farther than this from a beat are not asked whether they see into it.
+MAX_CAMERA_RANGE_M = 500.0
+
+
+def margin_deg(metres: float) -> float:
+    """Degrees that surely span ``metres`` below 75 degrees of latitude: the index prefilter's margin."""
+    return metres / 28_000.0
+
+
+@dataclass(frozen=True)
+class Place:
+    """A beat, and the area's metric CRS and time zone."""
+
+    beat_id: int
+    code: str
+    srid: int
+    tz: str
+
+
+def find_beat(conn: Connection, code: str) -> Place | None:
+    row = conn.execute(text("""
+        SELECT b.id, b.code,
+               COALESCE(a.metric_srid, _ST_BestSRID(ST_Centroid(b.geom))), COALESCE(a.timezone, 'UTC')
+        FROM beat b LEFT JOIN area a ON a.id = 1
+        WHERE b.code = :code
+    """), {"code": code}).one_or_none()
+    return Place(*row) if row else None
+
+
+def _frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> pd.DataFrame:
+    result = conn.execute(text(sql), params)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if geometry in frame:
+        frame["geometry"] = shapely.from_wkb(frame.pop(geometry).map(bytes).to_numpy()) \
+            if len(frame) else np.empty(0, dtype=object)
+    return frame
+
+
+def streets(conn: Connection, place: Place) -> pd.DataFrame:
+    """Street segments, clipped to the beat (a segment on the boundary counts inside only)."""
+    return _frame(conn, """
+        SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
+        FROM street_segment s JOIN beat b ON b.id = :beat AND s.geom && b.geom,
+             LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
+        ORDER BY s.id, part.path
+    """, {"beat": place.beat_id, "srid": place.srid})
+
+
+def focus_areas(conn: Connection, place: Place) -> pd.DataFrame:
+    return _frame(conn, """
+        SELECT f.id, f.kind, f.name, f.priority, ST_AsGeoJSON(f.geom, 7) AS geojson,
+               ST_AsBinary(ST_Transform(f.geom, :srid)) AS wkb
+        FROM focus_area f JOIN beat b ON b.id = :beat
+        WHERE f.beat_id = :beat OR (f.beat_id IS NULL AND ST_Intersects(f.geom, b.geom))
+        ORDER BY f.id
+    """, {"beat": place.beat_id, "srid": place.srid})
+
+
+def entrances(conn: Connection, place: Place) -> pd.DataFrame:
+    """Entrances in the beat with what the audit weighs: building management, access control,
+    and the households (and residents living alone) whose unit is nearest this entrance."""
+    frame = _frame(conn, """
+        WITH inside AS (
+            SELECT e.id, e.building_id, e.access_control, e.geom
+            FROM entrance e JOIN beat b ON b.id = :beat AND ST_Intersects(e.geom, b.geom)
+        ), behind AS (
+            SELECT (SELECT i.id FROM inside i WHERE i.building_id = h.building_id
+                    ORDER BY i.geom <-> h.geom LIMIT 1) AS entrance_id,
+                   count(*) AS households,
+                   sum((SELECT count(*) FROM resident r WHERE r.household_id = h.id AND r.lives_alone)) AS alone
+            FROM household h WHERE h.building_id IN (SELECT building_id FROM inside)
+            GROUP BY 1
+        )
+        SELECT i.id, COALESCE(bd.managed, false) AS managed, i.access_control,
+               COALESCE(behind.households, 0) AS households, COALESCE(behind.alone, 0) AS living_alone,
+               ST_X(ST_Transform(i.geom, :srid)) AS x, ST_Y(ST_Transform(i.geom, :srid)) AS y,
+               ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
+        FROM inside i LEFT JOIN building bd ON bd.id = i.building_id
+                      LEFT JOIN behind ON behind.entrance_id = i.id
+        ORDER BY i.id
+    """, {"beat": place.beat_id, "srid": place.srid})
+    return frame.astype({"households": int, "living_alone": int, "x": float, "y": float})
+
+
+def track_vertices(conn: Connection, place: Place, *, since: datetime, until: datetime,
+                   radius_m: float) -> pd.DataFrame:
+    """Vertices (track, x, y, t) of every track that comes within ``radius_m`` of the beat
+    between ``since`` and ``until``, sorted by track and time."""
+    result = conn.execute(text("""
+        SELECT t.id, ST_AsBinary(ST_Transform(t.geom, :srid))
+        FROM patrol_track t JOIN beat b ON b.id = :beat
+        WHERE t.ended_at >= :since AND t.started_at <= :until
+          AND t.geom && ST_Expand(b.geom, :margin_deg)
+          AND ST_DWithin(t.geom::geography, b.geom::geography, :radius)
+        ORDER BY t.id
+    """), {"beat": place.beat_id, "srid": place.srid, "since": since, "until": until,
+           "radius": radius_m, "margin_deg": margin_deg(radius_m)}).all()
+    if not result:
+        return pd.DataFrame({"track": np.empty(0, int), "x": [], "y": [], "t": []})
+    ids = np.array([r[0] for r in result])
+    lines = shapely.from_wkb([bytes(r[1]) for r in result])
+    coords, owner = shapely.get_coordinates(lines, include_m=True, return_index=True)
+    return pd.DataFrame({"track": ids[owner], "x": coords[:, 0], "y": coords[:, 1], "t": coords[:, 2]})
+
+
+def cameras(conn: Connection, place: Place) -> pd.DataFrame:
+    """Working cameras that could see into the beat."""
+    frame = _frame(conn, """
+        SELECT ST_X(ST_Transform(c.geom, :srid)) AS x, ST_Y(ST_Transform(c.geom, :srid)) AS y,
+               c.direction_deg, c.fov_deg, c.range_m
+        FROM camera c JOIN beat b ON b.id = :beat
+        WHERE c.working AND c.geom && ST_Expand(b.geom, :margin_deg)
+          AND ST_DWithin(c.geom::geography, b.geom::geography, c.range_m)
+    """, {"beat": place.beat_id, "srid": place.srid, "margin_deg": margin_deg(MAX_CAMERA_RANGE_M)})
+    return frame.astype(float)
+
+
+def burglaries(conn: Connection, place: Place, *, since: datetime, until: datetime,
+               radius_m: float) -> pd.DataFrame:
+    return _frame(conn, """
+        SELECT ST_X(ST_Transform(i.geom, :srid)) AS x, ST_Y(ST_Transform(i.geom, :srid)) AS y
+        FROM incident i JOIN beat b ON b.id = :beat
+        WHERE i.type = 'burglary' AND i.occurred_at >= :since AND i.occurred_at < :until
+          AND i.geom && ST_Expand(b.geom, :margin_deg)
+          AND ST_DWithin(i.geom::geography, b.geom::geography, :radius)
+    """, {"beat": place.beat_id, "srid": place.srid, "since": since, "until": until,
+          "radius": radius_m, "margin_deg": margin_deg(radius_m)}).astype(float)
+
+
+def last_patrol_night_end(conn: Connection, place: Place) -> datetime | None:
+    """When the most recent track near the beat ended: where "the last nights" end by default."""
+    return conn.execute(text("""
+        SELECT max(t.ended_at) FROM patrol_track t JOIN beat b ON b.id = :beat
+        WHERE t.geom && ST_Expand(b.geom, :margin_deg)
+    """), {"beat": place.beat_id, "margin_deg": margin_deg(1000)}).scalar_one()

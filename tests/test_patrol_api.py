@@ -1,0 +1,181 @@
+"""The patrol analyses through the API, on a small beat drawn by hand in metres."""
+
+from datetime import datetime, timezone
+
+import pytest
+from pyproj import Transformer
+from sqlalchemy import text
+
+UTM = 32635  # the UTM zone of Helsinki
+TO_LONLAT = Transformer.from_crs(UTM, 4326, always_xy=True)
+X0, Y0 = 386_000.0, 6_672_000.0  # central Helsinki in UTM 35N
+NIGHT = "2026-11-09"
+
+
+def at(hhmm: str, day: str = NIGHT) -> float:
+    """Epoch seconds of a Helsinki wall-clock time."""
+    import pandas as pd
+
+    return pd.Timestamp(f"{day} {hhmm}", tz="Europe/Helsinki").timestamp()
+
+
+def metric(wkt: str) -> str:
+    return f"ST_Transform(ST_GeomFromText('{wkt}', {UTM}), 4326)"
+
+
+def box(x0, y0, x1, y1) -> str:
+    return (f"POLYGON(({X0 + x0} {Y0 + y0}, {X0 + x1} {Y0 + y0}, {X0 + x1} {Y0 + y1}, "
+            f"{X0 + x0} {Y0 + y1}, {X0 + x0} {Y0 + y0}))")
+
+
+@pytest.fixture
+def beat(conn):
+    """A 300 m x 200 m beat; one street along y = 100 from x = 0 to 200; two buildings."""
+    conn.execute(text(f"""
+        INSERT INTO area (name, metric_srid, timezone, geom)
+        VALUES ('test', {UTM}, 'Europe/Helsinki', ST_Multi({metric(box(-1000, -1000, 1000, 1000))}));
+        INSERT INTO beat (code, name, geom) VALUES ('T-1', 'Test', ST_Multi({metric(box(0, 0, 300, 200))}));
+        INSERT INTO street_segment (id, length_m, geom)
+        VALUES (1, 200, {metric(f'LINESTRING({X0} {Y0 + 100}, {X0 + 200} {Y0 + 100})')});
+        INSERT INTO building (id, managed, geom) VALUES
+            (1, false, ST_Multi({metric(box(50, 110, 70, 130))})),
+            (2, true, ST_Multi({metric(box(250, 110, 270, 130))}));
+        INSERT INTO entrance (id, building_id, access_control, geom) VALUES
+            (1, 1, false, {metric(f'POINT({X0 + 60} {Y0 + 110})')}),
+            (2, 2, true, {metric(f'POINT({X0 + 260} {Y0 + 110})')});
+        INSERT INTO household (id, building_id, geom) VALUES
+            (1, 1, {metric(f'POINT({X0 + 60} {Y0 + 120})')}), (2, 1, {metric(f'POINT({X0 + 61} {Y0 + 120})')});
+        INSERT INTO resident (household_id, name, category, birth_year, lives_alone)
+            VALUES (1, 'A', 'permanent', 1940, true);
+        INSERT INTO officer (badge, name) VALUES ('P-1', 'Patrol');
+    """))
+    return "T-1"
+
+
+def walk(conn, points: list[tuple[float, float, float]]) -> None:
+    """A patrol track through (x, y, epoch seconds) points, in metres from the corner."""
+    coords = ", ".join(f"{X0 + x} {Y0 + y} {t}" for x, y, t in points)
+    start, end = points[0][2], points[-1][2]
+    conn.execute(text(f"""
+        INSERT INTO patrol_track (officer_id, started_at, ended_at, n_fixes, geom)
+        VALUES ((SELECT id FROM officer WHERE badge = 'P-1'), to_timestamp(:s), to_timestamp(:e), :n,
+                {metric(f'LINESTRING M ({coords})')})
+    """), {"s": start, "e": end, "n": len(points)})
+
+
+def gaps(client, auth, **params) -> dict:
+    query = {"beat": "T-1", "start": NIGHT, "end": NIGHT, **params}
+    response = client.get("/api/analysis/patrol-gaps", params=query, headers=auth("officer"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_walk_along_half_the_street_leaves_the_rest_as_a_gap(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("23:00")), (70, 100, at("23:01"))])
+    body = gaps(client, auth)
+    summary = body["summary"]
+    assert summary["street_length_m"] == pytest.approx(200, abs=0.1)
+    assert summary["covered_length_m"] == pytest.approx(100, abs=0.1)  # 0..70 and 30 m more
+    [gap] = [f for f in body["features"] if f["properties"]["feature"] == "street_gap"]
+    assert gap["properties"]["from_m"] == pytest.approx(100, abs=0.1)
+    assert gap["geometry"]["type"] == "LineString"
+    lon, lat = TO_LONLAT.transform(X0 + 200, Y0 + 100)
+    assert gap["geometry"]["coordinates"][-1] == pytest.approx([lon, lat], abs=1e-6)
+    # Entrance 1 is 10 m off the walk; entrance 2 is 190 m from its end.
+    unpassed = [f["properties"]["id"] for f in body["features"] if f["properties"]["feature"] == "entrance"]
+    assert unpassed == [2]
+    assert (summary["entrances_passed"], summary["entrances_unpassed"]) == (1, 1)
+
+
+def test_a_daytime_walk_is_not_a_night_patrol(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("12:00")), (200, 100, at("12:03"))])
+    assert gaps(client, auth)["summary"]["covered_length_m"] == 0
+
+
+def test_after_midnight_counts_for_the_night_before(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("01:00", "2026-11-10")), (200, 100, at("01:03", "2026-11-10"))])
+    assert gaps(client, auth)["summary"]["covered_share"] == 1.0
+    assert gaps(client, auth, start="2026-11-10", end="2026-11-10")["summary"]["covered_share"] == 0.0
+
+
+def test_revisits_are_listed_on_request(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("23:00")), (100, 100, at("23:02"))])
+    walk(conn, [(0, 100, at("02:00", "2026-11-10")), (100, 100, at("02:02", "2026-11-10"))])
+    body = gaps(client, auth, revisits="true")
+    [door] = [f["properties"] for f in body["features"]
+              if f["properties"]["feature"] == "entrance" and f["properties"]["id"] == 1]
+    assert door["passes"] == 2
+    assert door["max_gap_h"] == pytest.approx(3.0, abs=0.05)
+    assert door["last_pass"].startswith("2026-11-10T00:0")  # 02:0x Helsinki is 00:0x UTC
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "words"),
+    [
+        ({"window": "25:00-06:00"}, 422, "HH:MM-HH:MM"),
+        ({"start": "2026-11-10", "end": "2026-11-01"}, 422, "before start"),
+        ({"radius_m": 0}, 422, "greater than 0"),
+        ({"radius_m": 10_000}, 422, "less than or equal to 500"),
+        ({"beat": "NOPE"}, 404, "no beat with code 'NOPE'"),
+        ({"start": "2020-01-01", "end": "2026-11-01"}, 422, "at most 366 nights"),
+    ],
+)
+def test_bad_parameters_are_4xx_with_a_reason(client, auth, beat, params, status, words):
+    query = {"beat": "T-1", "start": NIGHT, "end": NIGHT, **params}
+    response = client.get("/api/analysis/patrol-gaps", params=query, headers=auth("officer"))
+    assert response.status_code == status
+    assert words in str(response.json()["detail"])
+
+
+def test_the_audit_lists_the_unmanaged_entrance_with_its_risk(client, auth, conn, beat):
+    conn.execute(text(f"""
+        INSERT INTO incident (occurred_at, type, geom) VALUES
+            ('2026-11-01 02:00+02', 'burglary', {metric(f'POINT({X0 + 80} {Y0 + 120})')}),
+            ('2026-11-01 02:00+02', 'theft', {metric(f'POINT({X0 + 80} {Y0 + 120})')}),
+            ('2026-06-01 02:00+02', 'burglary', {metric(f'POINT({X0 + 80} {Y0 + 120})')})
+    """))
+    response = client.get("/api/analysis/unmanaged-entrances",
+                          params={"beat": "T-1", "start": NIGHT, "end": NIGHT}, headers=auth("planner"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    first = body["features"][0]["properties"]
+    # Unmanaged, no gate, no camera; 2 households, 1 living alone, 1 recent burglary nearby.
+    assert first["id"] == 1 and first["rank"] == 1
+    assert first["reasons"] == ["unmanaged", "no_access_control", "no_camera"]
+    assert (first["households"], first["living_alone"], first["burglaries_near"]) == (2, 1, 1)
+    assert first["risk"] == 2 * 1 + 1 * 2 + 1 * 3
+    assert first["passed"] is False
+    assert "households" in body["summary"]["risk"]
+    # Entrance 2 is managed and gated but no camera sees it.
+    [second] = [f["properties"] for f in body["features"] if f["properties"]["id"] == 2]
+    assert second["reasons"] == ["no_camera"]
+
+
+def test_a_camera_facing_the_door_takes_it_off_the_list(client, auth, conn, beat):
+    conn.execute(text(f"""
+        INSERT INTO camera (direction_deg, fov_deg, range_m, geom) VALUES
+            (0, 90, 50, {metric(f'POINT({X0 + 260} {Y0 + 80})')}),
+            (180, 90, 50, {metric(f'POINT({X0 + 60} {Y0 + 80})')})
+    """))
+    response = client.get("/api/analysis/unmanaged-entrances", headers=auth("officer"),
+                          params={"beat": "T-1", "start": NIGHT, "end": NIGHT})
+    ids = [f["properties"]["id"] for f in response.json()["features"]]
+    # The camera south of entrance 2 looks north at it; the one south of entrance 1 looks away.
+    assert ids == [1]
+
+
+def test_the_audit_filters_by_reason(client, auth, beat):
+    response = client.get("/api/analysis/unmanaged-entrances", headers=auth("officer"),
+                          params={"beat": "T-1", "start": NIGHT, "end": NIGHT, "reason": "unmanaged"})
+    assert [f["properties"]["id"] for f in response.json()["features"]] == [1]
+    bad = client.get("/api/analysis/unmanaged-entrances", headers=auth("officer"),
+                     params={"beat": "T-1", "reason": "haunted"})
+    assert bad.status_code == 422
+
+
+def test_no_patrols_at_all_is_an_answer_not_an_error(client, auth, beat):
+    body = gaps(client, auth)
+    assert body["summary"]["covered_length_m"] == 0 and body["summary"]["track_pieces"] == 0
+    assert datetime.now(timezone.utc)  # the default nights need no data either
+    assert client.get("/api/analysis/patrol-gaps", params={"beat": "T-1"},
+                      headers=auth("officer")).status_code == 200
