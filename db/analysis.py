@@ -26,26 +26,38 @@ def margin_deg(metres: float) -> float:
 
 @dataclass(frozen=True)
 class Place:
-    """A beat, and the area's metric CRS and time zone."""
+    """The polygon analysed (a beat, or the whole area), with the area's metric CRS and time zone."""
 
-    beat_id: int
     code: str
+    wkb: bytes  # the polygon, EPSG:4326
     srid: int
     tz: str
 
 
 def find_beat(conn: Connection, code: str) -> Place | None:
     row = conn.execute(text("""
-        SELECT b.id, b.code,
+        SELECT b.code, ST_AsBinary(b.geom),
                COALESCE(a.metric_srid, _ST_BestSRID(ST_Centroid(b.geom))), COALESCE(a.timezone, 'UTC')
         FROM beat b LEFT JOIN area a ON a.id = 1
         WHERE b.code = :code
     """), {"code": code}).one_or_none()
-    return Place(*row) if row else None
+    return Place(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+
+def whole_area(conn: Connection) -> Place | None:
+    """The installation's whole area, for district-wide batch analyses."""
+    row = conn.execute(text("SELECT name, ST_AsBinary(geom), metric_srid, timezone FROM area WHERE id = 1")) \
+        .one_or_none()
+    return Place(row[0], bytes(row[1]), row[2], row[3]) if row else None
+
+
+def _q(sql: str):
+    """A query in which ``{place}`` is the analysed polygon, bound from the place's WKB."""
+    return text(sql.replace("{place}", "(SELECT ST_GeomFromWKB(:place, 4326) AS geom)"))
 
 
 def _frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> pd.DataFrame:
-    result = conn.execute(text(sql), params)
+    result = conn.execute(_q(sql), params)
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     if geometry in frame:
         frame["geometry"] = shapely.from_wkb(frame.pop(geometry).map(bytes).to_numpy()) \
@@ -57,20 +69,19 @@ def streets(conn: Connection, place: Place) -> pd.DataFrame:
     """Street segments, clipped to the beat (a segment on the boundary counts inside only)."""
     return _frame(conn, """
         SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
-        FROM street_segment s JOIN beat b ON b.id = :beat AND s.geom && b.geom,
+        FROM street_segment s JOIN {place} b ON s.geom && b.geom,
              LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
         ORDER BY s.id, part.path
-    """, {"beat": place.beat_id, "srid": place.srid})
+    """, {"place": place.wkb, "srid": place.srid})
 
 
 def focus_areas(conn: Connection, place: Place) -> pd.DataFrame:
     return _frame(conn, """
         SELECT f.id, f.kind, f.name, f.priority, ST_AsGeoJSON(f.geom, 7) AS geojson,
                ST_AsBinary(ST_Transform(f.geom, :srid)) AS wkb
-        FROM focus_area f JOIN beat b ON b.id = :beat
-        WHERE f.beat_id = :beat OR (f.beat_id IS NULL AND ST_Intersects(f.geom, b.geom))
+        FROM focus_area f JOIN {place} b ON ST_Intersects(f.geom, b.geom)
         ORDER BY f.id
-    """, {"beat": place.beat_id, "srid": place.srid})
+    """, {"place": place.wkb, "srid": place.srid})
 
 
 def entrances(conn: Connection, place: Place) -> pd.DataFrame:
@@ -79,7 +90,7 @@ def entrances(conn: Connection, place: Place) -> pd.DataFrame:
     frame = _frame(conn, """
         WITH inside AS (
             SELECT e.id, e.building_id, e.access_control, e.geom
-            FROM entrance e JOIN beat b ON b.id = :beat AND ST_Intersects(e.geom, b.geom)
+            FROM entrance e JOIN {place} b ON ST_Intersects(e.geom, b.geom)
         ), behind AS (
             SELECT (SELECT i.id FROM inside i WHERE i.building_id = h.building_id
                     ORDER BY i.geom <-> h.geom LIMIT 1) AS entrance_id,
@@ -95,7 +106,7 @@ def entrances(conn: Connection, place: Place) -> pd.DataFrame:
         FROM inside i LEFT JOIN building bd ON bd.id = i.building_id
                       LEFT JOIN behind ON behind.entrance_id = i.id
         ORDER BY i.id
-    """, {"beat": place.beat_id, "srid": place.srid})
+    """, {"place": place.wkb, "srid": place.srid})
     return frame.astype({"households": int, "living_alone": int, "x": float, "y": float})
 
 
@@ -103,14 +114,14 @@ def track_vertices(conn: Connection, place: Place, *, since: datetime, until: da
                    radius_m: float) -> pd.DataFrame:
     """Vertices (track, x, y, t) of every track that comes within ``radius_m`` of the beat
     between ``since`` and ``until``, sorted by track and time."""
-    result = conn.execute(text("""
+    result = conn.execute(_q("""
         SELECT t.id, ST_AsBinary(ST_Transform(t.geom, :srid))
-        FROM patrol_track t JOIN beat b ON b.id = :beat
+        FROM patrol_track t JOIN {place} b ON true
         WHERE t.ended_at >= :since AND t.started_at <= :until
           AND t.geom && ST_Expand(b.geom, :margin_deg)
           AND ST_DWithin(t.geom::geography, b.geom::geography, :radius)
         ORDER BY t.id
-    """), {"beat": place.beat_id, "srid": place.srid, "since": since, "until": until,
+    """), {"place": place.wkb, "srid": place.srid, "since": since, "until": until,
            "radius": radius_m, "margin_deg": margin_deg(radius_m)}).all()
     if not result:
         return pd.DataFrame({"track": np.empty(0, int), "x": [], "y": [], "t": []})
@@ -125,10 +136,10 @@ def cameras(conn: Connection, place: Place) -> pd.DataFrame:
     frame = _frame(conn, """
         SELECT ST_X(ST_Transform(c.geom, :srid)) AS x, ST_Y(ST_Transform(c.geom, :srid)) AS y,
                c.direction_deg, c.fov_deg, c.range_m
-        FROM camera c JOIN beat b ON b.id = :beat
+        FROM camera c JOIN {place} b ON true
         WHERE c.working AND c.geom && ST_Expand(b.geom, :margin_deg)
           AND ST_DWithin(c.geom::geography, b.geom::geography, c.range_m)
-    """, {"beat": place.beat_id, "srid": place.srid, "margin_deg": margin_deg(MAX_CAMERA_RANGE_M)})
+    """, {"place": place.wkb, "srid": place.srid, "margin_deg": margin_deg(MAX_CAMERA_RANGE_M)})
     return frame.astype(float)
 
 
@@ -136,17 +147,17 @@ def burglaries(conn: Connection, place: Place, *, since: datetime, until: dateti
                radius_m: float) -> pd.DataFrame:
     return _frame(conn, """
         SELECT ST_X(ST_Transform(i.geom, :srid)) AS x, ST_Y(ST_Transform(i.geom, :srid)) AS y
-        FROM incident i JOIN beat b ON b.id = :beat
+        FROM incident i JOIN {place} b ON true
         WHERE i.type = 'burglary' AND i.occurred_at >= :since AND i.occurred_at < :until
           AND i.geom && ST_Expand(b.geom, :margin_deg)
           AND ST_DWithin(i.geom::geography, b.geom::geography, :radius)
-    """, {"beat": place.beat_id, "srid": place.srid, "since": since, "until": until,
+    """, {"place": place.wkb, "srid": place.srid, "since": since, "until": until,
           "radius": radius_m, "margin_deg": margin_deg(radius_m)}).astype(float)
 
 
 def last_patrol_night_end(conn: Connection, place: Place) -> datetime | None:
     """When the most recent track near the beat ended: where "the last nights" end by default."""
-    return conn.execute(text("""
-        SELECT max(t.ended_at) FROM patrol_track t JOIN beat b ON b.id = :beat
+    return conn.execute(_q("""
+        SELECT max(t.ended_at) FROM patrol_track t JOIN {place} b ON true
         WHERE t.geom && ST_Expand(b.geom, :margin_deg)
-    """), {"beat": place.beat_id, "margin_deg": margin_deg(1000)}).scalar_one()
+    """), {"place": place.wkb, "margin_deg": margin_deg(1000)}).scalar_one()
