@@ -5,19 +5,24 @@ from __future__ import annotations
 import secrets
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
 from tqdm import tqdm
 
 from beatbook import cluster
-from beatbook.settings import get_settings
+from beatbook.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from geo.tracks import CleaningReport
 
 app = typer.Typer(help="Beatbook: community beats on a map, backed by PostGIS.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The embedded PostGIS cluster (unused when DATABASE_URL is set).")
 app.add_typer(db_app, name="db")
+tracks_app = typer.Typer(help="Patrol tracks, made from the raw GPS fixes.")
+app.add_typer(tracks_app, name="tracks")
 
 DEMO_USERS = (
     ("officer", "officer", "HKI-101"),
@@ -162,6 +167,7 @@ def demo(
     _say("Building the demo area (real OpenStreetMap data of central Helsinki + synthetic records)")
     frames = build_demo()
     load_dataset(url, frames)
+    _say(f"Patrol tracks: {rebuild_all_tracks(url)}")
     password = settings.demo_password or secrets.token_urlsafe(9)
     create_demo_users(password)
     users = ", ".join(u for u, _, _ in DEMO_USERS)
@@ -169,6 +175,45 @@ def demo(
                + ("from BEATBOOK_DEMO_PASSWORD" if settings.demo_password else password))
     if serve_:
         serve()
+
+
+def rebuild_all_tracks(
+    url: str,
+    *,
+    max_speed_mps: float | None = None,
+    max_accuracy_m: float | None = None,
+    max_gap_s: float | None = None,
+) -> CleaningReport:
+    """Rebuild every officer's tracks and commit; thresholds left None are the settings'."""
+    from db.patrols import rebuild_tracks
+
+    with psycopg.connect(url) as conn:
+        return rebuild_tracks(conn, max_speed_mps=max_speed_mps, max_accuracy_m=max_accuracy_m,
+                              max_gap_s=max_gap_s)
+
+
+def _setting_default(name: str, per_unit: float = 1.0) -> str:
+    """The default a track option shows: the setting's own, which the environment may change."""
+    default = Settings.model_fields[name].default / per_unit
+    return f"{default:g}, from BEATBOOK_{name.upper()}" + ("" if per_unit == 1 else f" / {per_unit:g}")
+
+
+@tracks_app.command("build")
+def tracks_build(
+    max_speed: Annotated[float | None, typer.Option(
+        min=0.0, show_default=_setting_default("track_max_speed_mps"),
+        help="Fastest believable move from the last kept fix, m/s.")] = None,
+    max_accuracy: Annotated[float | None, typer.Option(
+        min=0.0, show_default=_setting_default("track_max_accuracy_m"),
+        help="Fixes less accurate than this many metres are dropped.")] = None,
+    max_gap_min: Annotated[float | None, typer.Option(
+        min=0.0, show_default=_setting_default("track_max_gap_s", 60),
+        help="A silence longer than this many minutes ends a track.")] = None,
+) -> None:
+    """Clean every officer's GPS fixes and rebuild their patrol tracks; print what was dropped."""
+    max_gap_s = None if max_gap_min is None else max_gap_min * 60
+    typer.echo(str(rebuild_all_tracks(database_url(), max_speed_mps=max_speed,
+                                      max_accuracy_m=max_accuracy, max_gap_s=max_gap_s)))
 
 
 @app.command()

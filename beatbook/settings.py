@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(1000, ge=1)
     import_error_rows: int = Field(20, ge=1)
 
+    # Cleaning GPS fixes into patrol tracks (``beatbook tracks build``, the demo): fixes
+    # less accurate or further than a believable move from the last kept one are
+    # dropped, and a silence longer than the gap ends a track.
+    track_max_accuracy_m: float = Field(50.0, gt=0)
+    track_max_speed_mps: float = Field(15.0, gt=0)
+    track_max_gap_s: float = Field(300.0, gt=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
 

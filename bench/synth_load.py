@@ -32,21 +32,21 @@ from db.models import SRID
 BENCH_DB = "beatbook_bench"
 
 
-def bench_database(settings: Settings) -> str:
+def bench_database(settings: Settings, name: str = BENCH_DB) -> str:
     """Create (if need be) and migrate the scratch database; return its libpq conninfo."""
     if settings.uses_embedded_db:
         cluster.start(settings)
     with psycopg.connect(
         make_conninfo(settings.libpq_url, dbname="postgres"), autocommit=True
     ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     upgrade(
         make_url(settings.sqlalchemy_url)
-        .set(database=BENCH_DB)
+        .set(database=name)
         .render_as_string(hide_password=False)
     )
-    return make_conninfo(settings.libpq_url, dbname=BENCH_DB)
+    return make_conninfo(settings.libpq_url, dbname=name)
 
 
 def insert_rows(frame: pd.DataFrame) -> list[tuple]:

@@ -114,11 +114,14 @@ def build_district(
     months: int = 1,
     *,
     id_hash_key: str | None = None,
+    fixes_per_building_month: float = FIXES_PER_BUILDING_MONTH,
 ) -> dict[str, pd.DataFrame]:
     """A district of exactly ``n_buildings`` buildings with ``months`` of events and patrols.
 
     Frames keyed by table name in load order, geometries in EPSG:4326; deterministic
-    for a given seed, reference date and hash key.
+    for a given seed, reference date and hash key. ``fixes_per_building_month`` sets
+    how many night shifts are walked; as each officer (two per 5,000 buildings) walks
+    at most one shift a night, more than about 3 adds no fixes (``patrol_schedule``).
     """
     if n_buildings < 1 or months < 1:
         raise ValueError("a district needs at least one building and one month")
@@ -155,7 +158,7 @@ def build_district(
         n_hazardous_sites=max(3, n_buildings // 20000),
         patrol_nights=days,
         n_patrol_shifts=max(
-            1, round(n_buildings * months * FIXES_PER_BUILDING_MONTH / FIXES_PER_SHIFT)
+            1, round(n_buildings * months * fixes_per_building_month / FIXES_PER_SHIFT)
         ),
     )
     return finalize(
