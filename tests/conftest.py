@@ -155,3 +155,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("the shared real-data folder is not beside the project (set BEATBOOK_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_frames() -> dict:
+    """The demo area's frames, built once (loading them is each test's own, rolled back)."""
+    from beatbook.generate.demo import build_demo
+
+    return build_demo()

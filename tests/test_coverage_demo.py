@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import shapely
 
-from beatbook.generate.demo import build_demo
 from beatbook.generate.load import load_dataset
 from db import analysis as queries
 from db.patrols import rebuild_tracks
@@ -19,8 +18,8 @@ RADIUS_M = 30.0
 
 
 @pytest.fixture
-def demo(conn, pg):
-    load_dataset(pg, build_demo(), progress=False)
+def demo(conn, pg, demo_frames):
+    load_dataset(pg, demo_frames, progress=False)
     rebuild_tracks(pg)
     return conn
 

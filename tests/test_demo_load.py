@@ -3,13 +3,12 @@
 import pytest
 from sqlalchemy import text
 
-from beatbook.generate.demo import build_demo
 from beatbook.generate.load import load_dataset
 
 
-@pytest.fixture(scope="module")
-def demo():
-    return build_demo()
+@pytest.fixture
+def demo(demo_frames):
+    return demo_frames
 
 
 def counts(conn, tables) -> dict[str, int]:

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from beatbook.generate.demo import build_demo
 from beatbook.generate.load import load_dataset
 from db.patrols import metric_crs, read_fixes, rebuild_tracks
 from geo.tracks import CleaningReport, clean_fixes, epoch_seconds, split_tracks
@@ -352,8 +351,8 @@ def test_speeds_are_measured_in_the_areas_metric_crs(conn, pg, patrols):
     assert metric_crs(pg, fixes_read).to_epsg() == 3067
 
 
-def test_the_demo_patrols_make_sensible_tracks(conn, pg):
-    load_dataset(pg, build_demo(), progress=False)
+def test_the_demo_patrols_make_sensible_tracks(conn, pg, demo_frames):
+    load_dataset(pg, demo_frames, progress=False)
     report = rebuild_tracks(pg)  # the settings' thresholds
     n_fixes = conn.execute(text("SELECT count(*) FROM gps_fix")).scalar_one()
     assert report.input == n_fixes
