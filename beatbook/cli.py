@@ -236,9 +236,11 @@ def synth(
     generated = time.perf_counter()
     load_dataset(url, frames)
     loaded = time.perf_counter()
+    tracks = rebuild_all_tracks(url)
     rows = sum(len(f) for f in frames.values())
     typer.echo(f"synthetic district: {buildings} buildings, {rows} rows; "
-               f"generated in {generated - started:.1f} s, loaded in {loaded - generated:.1f} s")
+               f"generated in {generated - started:.1f} s, loaded in {loaded - generated:.1f} s; "
+               f"patrol tracks: {tracks} in {time.perf_counter() - loaded:.1f} s")
 
 
 @app.command()

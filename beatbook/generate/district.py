@@ -115,13 +115,15 @@ def build_district(
     *,
     id_hash_key: str | None = None,
     fixes_per_building_month: float = FIXES_PER_BUILDING_MONTH,
+    officers_per_beat: int = OFFICERS_PER_BEAT,
 ) -> dict[str, pd.DataFrame]:
     """A district of exactly ``n_buildings`` buildings with ``months`` of events and patrols.
 
     Frames keyed by table name in load order, geometries in EPSG:4326; deterministic
     for a given seed, reference date and hash key. ``fixes_per_building_month`` sets
-    how many night shifts are walked; as each officer (two per 5,000 buildings) walks
-    at most one shift a night, more than about 3 adds no fixes (``patrol_schedule``).
+    how many night shifts are walked; as each officer walks at most one shift a night,
+    the fixes are capped by ``officers_per_beat`` (beats hold 5,000 buildings; with two
+    officers, more than about 3 fixes per building-month adds none, see ``patrol_schedule``).
     """
     if n_buildings < 1 or months < 1:
         raise ValueError("a district needs at least one building and one month")
@@ -133,7 +135,8 @@ def build_district(
     buildings, free_plots = _buildings(stream(seed, "buildings"), grid, n_buildings, crs)
     entrances = _entrances(stream(seed, "entrances"), buildings, streets)
     beats = _beats(grid, max(2, round(n_buildings / BUILDINGS_PER_BEAT)), crs)
-    officers, officer_beat = _officers(stream(seed, "officers"), len(beats), reference_date)
+    officers, officer_beat = _officers(stream(seed, "officers"), len(beats), officers_per_beat,
+                                       reference_date)
     place = {
         "building": buildings,
         "entrance": entrances,
@@ -296,9 +299,9 @@ def _beats(grid: Grid, k: int, crs) -> gpd.GeoDataFrame:
 
 
 def _officers(
-    rng: np.random.Generator, n_beats: int, reference_date: date
+    rng: np.random.Generator, n_beats: int, per_beat: int, reference_date: date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    n = n_beats * OFFICERS_PER_BEAT
+    n = n_beats * per_beat
     officers = with_ids(
         pd.DataFrame(
             {
@@ -312,7 +315,7 @@ def _officers(
         pd.DataFrame(
             {
                 "officer_id": officers["id"].to_numpy(),
-                "beat_id": np.arange(n) // OFFICERS_PER_BEAT + 1,
+                "beat_id": np.arange(n) // per_beat + 1,
                 "valid_from": reference_date - timedelta(days=365),
                 "valid_to": None,
             }
