@@ -5,8 +5,8 @@
 Builds (or reuses) a synthetic district in the scratch database ``beatbook_bench``,
 derives its patrol tracks, then times, per case, the median of ``--runs`` runs of
 
-- *exact*: Beatbook's capsule-interval coverage of the streets and passes of the
-  entrances (``geo/coverage.py``), on data fetched from PostGIS;
+- *exact*: Beatbook's capsule-interval coverage of the streets and whether each
+  entrance was passed (``geo/coverage.py``), on data fetched from PostGIS;
 - *buffer*: the obvious alternative in geopandas: buffer the night's track pieces
   by the radius, union them, intersect the streets and test the entrances,
 
@@ -35,7 +35,7 @@ from beatbook.settings import get_settings
 from db import analysis as queries
 from db.migrate import upgrade
 from db.patrols import rebuild_tracks
-from geo.coverage import point_passes, street_coverage
+from geo.coverage import passed_points, street_coverage
 from geo.patrol_gaps import Nights, night_pieces
 from geo.windows import DailyWindow
 
@@ -98,7 +98,7 @@ def buffer_union(streets: np.ndarray, doors: np.ndarray, pieces) -> tuple[float,
 
 def exact(streets: np.ndarray, doors_x: np.ndarray, doors_y: np.ndarray, pieces) -> tuple[float, int]:
     covered = float(street_coverage(streets, pieces, RADIUS_M).covered_m.sum())
-    passed = int(point_passes(doors_x, doors_y, pieces, RADIUS_M)["target"].nunique())
+    passed = int(passed_points(doors_x, doors_y, pieces, RADIUS_M).sum())
     return covered, passed
 
 
@@ -113,7 +113,7 @@ def run_case(conn, place, label: str, nights: Nights, runs: int, with_buffer: bo
     dx, dy = doors["x"].to_numpy(), doors["y"].to_numpy()
     exact_s, (covered, passed) = median_time(lambda: exact(geoms, dx, dy, pieces), runs)
     street_s, _ = median_time(lambda: street_coverage(geoms, pieces, RADIUS_M), runs)
-    door_s, _ = median_time(lambda: point_passes(dx, dy, pieces, RADIUS_M), runs)
+    door_s, _ = median_time(lambda: passed_points(dx, dy, pieces, RADIUS_M), runs)
     line = (f"{label:<28} {len(pieces.t0):>10,} {len(geoms):>8,} {len(dx):>9,}  fetch {fetch_s:6.2f} s  "
             f"exact {exact_s:6.2f} s (streets {street_s:5.2f}, entrances {door_s:5.2f})")
     if with_buffer:

@@ -91,12 +91,13 @@ def entrances(conn: Connection, place: Place) -> pd.DataFrame:
         WITH inside AS (
             SELECT e.id, e.building_id, e.access_control, e.geom
             FROM entrance e JOIN {place} b ON ST_Intersects(e.geom, b.geom)
+        ), nearest AS (
+            SELECT DISTINCT ON (h.id) h.id AS household_id, i.id AS entrance_id
+            FROM household h JOIN inside i ON i.building_id = h.building_id
+            ORDER BY h.id, i.geom <-> h.geom
         ), behind AS (
-            SELECT (SELECT i.id FROM inside i WHERE i.building_id = h.building_id
-                    ORDER BY i.geom <-> h.geom LIMIT 1) AS entrance_id,
-                   count(*) AS households,
-                   sum((SELECT count(*) FROM resident r WHERE r.household_id = h.id AND r.lives_alone)) AS alone
-            FROM household h WHERE h.building_id IN (SELECT building_id FROM inside)
+            SELECT n.entrance_id, count(DISTINCT n.household_id) AS households, count(r.id) AS alone
+            FROM nearest n LEFT JOIN resident r ON r.household_id = n.household_id AND r.lives_alone
             GROUP BY 1
         )
         SELECT i.id, COALESCE(bd.managed, false) AS managed, i.access_control,

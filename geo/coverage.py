@@ -178,8 +178,14 @@ class StreetCoverage:
     gaps: pd.DataFrame
 
 
-def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float) -> StreetCoverage:
-    """Exact coverage of street LineStrings (metric CRS) by track pieces within ``radius``."""
+def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
+                    chunk: int = 100_000) -> StreetCoverage:
+    """Exact coverage of street LineStrings (metric CRS) by track pieces within ``radius``.
+
+    Tracks are taken ``chunk`` pieces at a time, in time order; a street piece covered
+    end to end is not tested again. Over weeks of patrols most streets are covered in
+    the first nights, so the later ones cost little.
+    """
     streets = np.asarray(streets, dtype=object)
     pieces = line_pieces(streets)
     piece_len = pieces.length
@@ -187,13 +193,23 @@ def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float) -> 
     before = np.cumsum(piece_len) - piece_len
     first = np.flatnonzero(np.r_[True, pieces.owner[1:] != pieces.owner[:-1]])[: len(pieces)]
     starts = before - np.repeat(before[first], np.diff(np.r_[first, len(pieces)]))
-    i, j = near_pairs(pieces, tracks.pieces, radius)
-    lo, hi = capsule_intervals(pieces.take(i), tracks.pieces.take(j), radius)
-    hit = lo <= hi
-    i, lo, hi = i[hit], lo[hit], hi[hit]
+    # Merged cover so far, per street piece, in the piece's own parameter (0 to 1).
+    key, lo, hi = np.empty(0, dtype=int), np.empty(0), np.empty(0)
+    open_pieces = np.arange(len(pieces))
+    order = np.argsort(tracks.t0, kind="stable")
+    for begin in range(0, len(order), chunk):
+        batch = tracks.take(order[begin:begin + chunk])
+        i, j = near_pairs(pieces.take(open_pieces), batch.pieces, radius)
+        i = open_pieces[i]
+        new_lo, new_hi = capsule_intervals(pieces.take(i), batch.pieces.take(j), radius)
+        hit = new_lo <= new_hi
+        key, lo, hi = merge_intervals(np.r_[key, i[hit]], np.r_[lo, new_lo[hit]], np.r_[hi, new_hi[hit]])
+        whole = key[(lo <= 0.0) & (hi >= 1.0)]
+        open_pieces = np.setdiff1d(open_pieces, whole, assume_unique=True)
     # Along each street, in metres; pieces abut, so merging across them is merging in metres.
-    owner = pieces.owner[i]
-    key, m_lo, m_hi = merge_intervals(owner, starts[i] + lo * piece_len[i], starts[i] + hi * piece_len[i])
+    owner = pieces.owner[key]
+    key, m_lo, m_hi = merge_intervals(owner, starts[key] + lo * piece_len[key],
+                                      starts[key] + hi * piece_len[key])
     length = shapely.length(streets)
     covered = np.bincount(key, weights=m_hi - m_lo, minlength=len(streets))
     return StreetCoverage(length, np.minimum(covered, length), _complement(key, m_lo, m_hi, length))
@@ -239,6 +255,25 @@ def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: floa
     near = np.hypot(track.x0 + u * vx - x[i], track.y0 + u * vy - y[i]) <= radius
     i, j, u = i[near], j[near], u[near]
     return _passes(i, j, tracks.t0[j] + u * (tracks.t1[j] - tracks.t0[j]), tracks)
+
+
+def passed_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float, *,
+                  chunk: int = 100_000) -> np.ndarray:
+    """Whether any track piece came within ``radius`` of each point.
+
+    Like ``point_passes`` but only yes or no, so a point passed once is not tested
+    again: over weeks of patrols the later nights cost little.
+    """
+    passed = np.zeros(len(x), dtype=bool)
+    order = np.argsort(tracks.t0, kind="stable")
+    for begin in range(0, len(order), chunk):
+        open_points = np.flatnonzero(~passed)
+        if not len(open_points):
+            break
+        batch = tracks.take(order[begin:begin + chunk])
+        hits = point_passes(x[open_points], y[open_points], batch, radius)["target"].to_numpy()
+        passed[open_points[hits]] = True
+    return passed
 
 
 def geometry_passes(geoms: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:

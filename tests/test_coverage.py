@@ -9,7 +9,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.coverage import point_passes, revisits, street_coverage, track_pieces
+from geo.coverage import passed_points, point_passes, revisits, street_coverage, track_pieces
 from geo.windows import DailyWindow, in_nights
 
 
@@ -164,3 +164,19 @@ def test_exact_coverage_agrees_with_buffer_and_intersect(lines, walks, radius):
     # unions are exact only to a tenth of a millimetre).
     assert other <= exact + 1e-4
     assert exact - other <= 0.005 * total + 1e-6
+
+
+@given(st.lists(polyline, min_size=1, max_size=4), st.lists(polyline, min_size=1, max_size=4),
+       st.floats(1, 40), st.integers(1, 5))
+@settings(max_examples=100, deadline=None)
+def test_taking_the_tracks_in_chunks_changes_nothing(lines, walks, radius, chunk):
+    streets = random_streets(lines)
+    pieces = join(*(track(*w, start=1000.0 * k, track_id=k) for k, w in enumerate(walks)))
+    whole, chunked = street_coverage(streets, pieces, radius), street_coverage(streets, pieces, radius,
+                                                                              chunk=chunk)
+    np.testing.assert_allclose(chunked.covered_m, whole.covered_m, atol=1e-9)
+    pd.testing.assert_frame_equal(chunked.gaps, whole.gaps)
+    xs, ys = (np.array([p[k] for w in lines for p in w]) for k in (0, 1))
+    once = np.zeros(len(xs), dtype=bool)
+    once[point_passes(xs, ys, pieces, radius)["target"].to_numpy()] = True
+    np.testing.assert_array_equal(passed_points(xs, ys, pieces, radius, chunk=chunk), once)
