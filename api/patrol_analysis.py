@@ -119,8 +119,8 @@ def entrance_audit_features(conn: Connection, place: queries.Place, params: GapP
     return {"type": "FeatureCollection", "features": features, "summary": summary}
 
 
-def _feature(kind: str, geometry: dict, **properties) -> dict:
-    return {"type": "Feature", "geometry": geometry, "properties": {"feature": kind, **properties}}
+def _feature(feature: str, geometry: dict, **properties) -> dict:
+    return {"type": "Feature", "geometry": geometry, "properties": {"feature": feature, **properties}}
 
 
 def default_nights(conn: Connection, place: queries.Place, start: date | None,

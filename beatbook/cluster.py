@@ -121,6 +121,7 @@ def init_cluster(settings: Settings, echo=print) -> None:
             "work_mem = 32MB\n"
             "maintenance_work_mem = 256MB\n"
             "max_connections = 100\n"
+            "jit = off\n"
         )
 
 

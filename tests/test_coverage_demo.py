@@ -44,3 +44,16 @@ def test_exact_coverage_agrees_with_geopandas_within_half_a_percent(demo, code):
     other = gpd.GeoSeries(streets, crs=place.srid).intersection(cover).length.sum()
     assert len(p) > 100 and exact > 1000
     assert abs(exact - other) / exact < 0.005
+
+
+@pytest.mark.parametrize("code", ["HKI-01", "HKI-02", "HKI-03"])
+def test_the_demo_beats_answer_through_the_api(client, auth, demo, code):
+    headers = auth("officer")
+    gaps = client.get("/api/analysis/patrol-gaps", params={"beat": code, "revisits": "true"}, headers=headers)
+    assert gaps.status_code == 200, gaps.text
+    summary = gaps.json()["summary"]
+    assert 0 < summary["covered_share"] < 1 and summary["focus_areas_passed"] > 0
+    audit = client.get("/api/analysis/unmanaged-entrances", params={"beat": code}, headers=headers)
+    assert audit.status_code == 200, audit.text
+    risks = [f["properties"]["risk"] for f in audit.json()["features"]]
+    assert risks == sorted(risks, reverse=True) and risks[0] > 0

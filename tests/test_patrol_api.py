@@ -48,6 +48,9 @@ def beat(conn):
         INSERT INTO resident (household_id, name, category, birth_year, lives_alone)
             VALUES (1, 'A', 'permanent', 1940, true);
         INSERT INTO officer (badge, name) VALUES ('P-1', 'Patrol');
+        INSERT INTO focus_area (kind, name, priority, geom) VALUES
+            ('footpath', 'Path', 2, {metric(f'LINESTRING({X0 + 10} {Y0 + 10}, {X0 + 10} {Y0 + 190})')}),
+            ('car_park', 'Park', 1, {metric(box(150, 20, 250, 80))});
     """))
     return "T-1"
 
@@ -96,6 +99,24 @@ def test_after_midnight_counts_for_the_night_before(client, auth, conn, beat):
     walk(conn, [(0, 100, at("01:00", "2026-11-10")), (200, 100, at("01:03", "2026-11-10"))])
     assert gaps(client, auth)["summary"]["covered_share"] == 1.0
     assert gaps(client, auth, start="2026-11-10", end="2026-11-10")["summary"]["covered_share"] == 0.0
+
+
+def test_focus_areas_are_covered_by_their_own_lines(client, auth, conn, beat):
+    # Walk up the footpath (x = 10) and along the street; the car park south of the street
+    # has no street inside, so its outline must be walked, and only its top edge is near.
+    walk(conn, [(10, 10, at("23:00")), (10, 190, at("23:03")), (10, 100, at("23:05")),
+                (200, 100, at("23:08"))])
+    body = gaps(client, auth, revisits="true")
+    areas = {f["properties"]["name"]: f["properties"] for f in body["features"]
+             if f["properties"]["feature"] == "focus_area"}
+    assert areas["Path"]["covered_m"] == pytest.approx(180, abs=0.1) and areas["Path"]["passes"] == 1
+    assert areas["Park"]["length_m"] == pytest.approx(320, abs=0.1)
+    # The walk along y = 100 ends at x = 200, 20 m above the top edge (y = 80): it covers the
+    # top from x = 150 to 200 + sqrt(30^2 - 20^2), and the west side down to y = 70.
+    park = (200 + (30**2 - 20**2) ** 0.5 - 150) + 10
+    assert areas["Park"]["covered_m"] == pytest.approx(park, abs=0.1)
+    # Priority-weighted: (2 x 180 + 1 x park) / (2 x 180 + 1 x 320)
+    assert body["summary"]["priority_covered_share"] == pytest.approx((360 + park) / 680, abs=1e-3)
 
 
 def test_revisits_are_listed_on_request(client, auth, conn, beat):
