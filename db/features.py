@@ -48,10 +48,6 @@ def read_features(
     return features, (rows[-1]["id"] if more else None)
 
 
-def count_features(conn: Connection, layer: Layer) -> int:
-    return conn.execute(select(func.count()).select_from(table(layer.table))).scalar_one()
-
-
 def layer_extent(conn: Connection, layer: Layer) -> list[float] | None:
     box = conn.execute(
         select(

@@ -23,7 +23,3 @@ def to_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return frame
     return frame.to_crs(STORAGE_CRS)
 
-
-def metric_crs_for(frame: gpd.GeoDataFrame) -> CRS:
-    """The UTM zone that holds the data: metres, small distortion over a district."""
-    return to_storage_crs(frame).estimate_utm_crs()
