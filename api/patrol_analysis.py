@@ -27,11 +27,21 @@ class GapParams:
     radius_m: float
 
 
-def _time_range(nights: Nights) -> tuple[datetime, datetime]:
-    """A generous UTC range around the nights; the exact cut is made on each piece's times."""
+def _pieces(conn: Connection, place: queries.Place, params: GapParams):
+    """The track pieces walked in the nights' windows near the place."""
+    nights = params.nights
+    # A generous UTC range around the nights; the exact cut is made on each piece's times.
     since = datetime.combine(nights.first, datetime.min.time(), timezone.utc) - timedelta(days=1)
     until = datetime.combine(nights.last, datetime.min.time(), timezone.utc) + timedelta(days=3)
-    return since, until
+    vertices = queries.track_vertices(conn, place, since=since, until=until, radius_m=params.radius_m)
+    return night_pieces(vertices, nights)
+
+
+def _about(place: queries.Place, params: GapParams) -> dict:
+    """What every answer says it was asked."""
+    nights = params.nights
+    return {"beat": place.code, "nights": [nights.first.isoformat(), nights.last.isoformat()],
+            "window": str(nights.window), "timezone": nights.tz, "radius_m": params.radius_m}
 
 
 def _iso(epoch_s) -> str | None:
@@ -51,15 +61,12 @@ def _revisit_properties(row) -> dict:
 
 def patrol_gap_features(conn: Connection, place: queries.Place, params: GapParams, *,
                         with_passed: bool) -> dict:
-    nights, radius = params.nights, params.radius_m
-    since, until = _time_range(nights)
-    pieces = night_pieces(queries.track_vertices(conn, place, since=since, until=until, radius_m=radius),
-                          nights)
+    pieces = _pieces(conn, place, params)
     streets = queries.streets(conn, place)
     focus = queries.focus_areas(conn, place)
     doors = queries.entrances(conn, place)
-    result = patrol_gaps(streets, focus.drop(columns="geojson"), doors[["id", "x", "y"]], pieces, nights,
-                         radius_m=radius)
+    result = patrol_gaps(streets, focus.drop(columns="geojson"), doors[["id", "x", "y"]], pieces,
+                         params.nights, radius_m=params.radius_m)
 
     features = []
     gaps = gpd.GeoSeries(result.gaps["geometry"].to_numpy(), crs=place.srid).to_crs(4326)
@@ -77,23 +84,19 @@ def patrol_gap_features(conn: Connection, place: queries.Place, params: GapParam
         if with_passed or row.passes == 0:
             features.append(_feature("entrance", {"type": "Point", "coordinates": [lon, lat]},
                                      id=int(row.id), **_revisit_properties(row)))
-    summary = {"beat": place.code, "nights": [nights.first.isoformat(), nights.last.isoformat()],
-               "window": str(nights.window), "timezone": nights.tz, "radius_m": radius,
-               **result.summary}
+    summary = {**_about(place, params), **result.summary}
     return {"type": "FeatureCollection", "features": features, "summary": summary}
 
 
 def entrance_audit_features(conn: Connection, place: queries.Place, params: GapParams, *,
                             reason: str | None, burglary_days: int, burglary_radius_m: float,
                             weights: RiskWeights = RiskWeights()) -> dict:
-    nights, radius = params.nights, params.radius_m
-    since, until = _time_range(nights)
-    pieces = night_pieces(queries.track_vertices(conn, place, since=since, until=until, radius_m=radius),
-                          nights)
+    pieces = _pieces(conn, place, params)
     doors = queries.entrances(conn, place)
-    passes = point_passes(doors["x"].to_numpy(), doors["y"].to_numpy(), pieces, radius)
+    passes = point_passes(doors["x"].to_numpy(), doors["y"].to_numpy(), pieces, params.radius_m)
     counts = np.bincount(passes["target"].to_numpy(), minlength=len(doors))
-    burglary_until = datetime.combine(nights.last + timedelta(days=1), datetime.min.time(), timezone.utc)
+    burglary_until = datetime.combine(params.nights.last + timedelta(days=1), datetime.min.time(),
+                                      timezone.utc)
     burglary_since = burglary_until - timedelta(days=burglary_days)
     burgled = queries.burglaries(conn, place, since=burglary_since, until=burglary_until,
                                  radius_m=burglary_radius_m)
@@ -110,10 +113,8 @@ def entrance_audit_features(conn: Connection, place: queries.Place, params: GapP
                  burglaries_near=int(row.burglaries_near), risk=_round(row.risk))
         for rank, row in enumerate(audit.itertuples(index=False), start=1)
     ]
-    summary = {"beat": place.code, "nights": [nights.first.isoformat(), nights.last.isoformat()],
-               "window": str(nights.window), "timezone": nights.tz, "radius_m": radius,
-               "risk": weights.describe(burglary_radius_m, burglary_days),
-               "burglaries_counted": [burglary_since.date().isoformat(), nights.last.isoformat()],
+    summary = {**_about(place, params), "risk": weights.describe(burglary_radius_m, burglary_days),
+               "burglaries_counted": [burglary_since.date().isoformat(), params.nights.last.isoformat()],
                "entrances_in_beat": len(doors), "listed_by_reason": by_reason,
                "listed": len(features), "unpassed": int(sum(not f["properties"]["passed"] for f in features))}
     return {"type": "FeatureCollection", "features": features, "summary": summary}

@@ -2,7 +2,7 @@
 
     python bench/patrol_coverage.py --buildings 100000 --fixes-per-building 20
 
-Builds (or reuses) a synthetic district in the scratch database ``beatbook_bench``,
+Builds (or reuses) a synthetic district in the scratch database of ``synth_load.py``,
 derives its patrol tracks, then times, per case, the median of ``--runs`` runs of
 
 - *exact*: Beatbook's capsule-interval coverage of the streets and whether each
@@ -25,35 +25,19 @@ from datetime import date, timedelta
 import numpy as np
 import psycopg
 import shapely
-from psycopg.conninfo import make_conninfo
 from sqlalchemy import create_engine, make_url, pool
+from synth_load import bench_database
 
-from beatbook import cluster
 from beatbook.generate.district import build_district
 from beatbook.generate.load import load_dataset
 from beatbook.settings import get_settings
 from db import analysis as queries
-from db.migrate import upgrade
 from db.patrols import rebuild_tracks
 from geo.coverage import passed_points, street_coverage
 from geo.patrol_gaps import Nights, night_pieces
 from geo.windows import DailyWindow
 
-BENCH_DB = "beatbook_bench"
 RADIUS_M = 30.0
-
-
-def bench_urls() -> tuple[str, str]:
-    """The scratch database (created if missing, migrated) as libpq and SQLAlchemy URLs."""
-    settings = get_settings()
-    if settings.uses_embedded_db:
-        cluster.start(settings)
-    with psycopg.connect(make_conninfo(settings.libpq_url, dbname="postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    url = make_url(settings.sqlalchemy_url).set(database=BENCH_DB).render_as_string(hide_password=False)
-    upgrade(url)
-    return make_conninfo(settings.libpq_url, dbname=BENCH_DB), url
 
 
 def prepare(libpq: str, buildings: int, fixes_per_building: float) -> None:
@@ -61,7 +45,7 @@ def prepare(libpq: str, buildings: int, fixes_per_building: float) -> None:
         have = conn.execute("SELECT count(*) FROM building").fetchone()[0]
         tracks = conn.execute("SELECT count(*) FROM patrol_track").fetchone()[0]
     if have == buildings and tracks:
-        print(f"reusing the district in {BENCH_DB}")
+        print("reusing the district in the scratch database")
         return
     started = time.perf_counter()
     # Two million fixes in a month take about 14 officers walking each beat every night.
@@ -140,7 +124,9 @@ def main() -> None:
     parser.add_argument("--no-buffer-district", action="store_true",
                         help="skip the buffer method on the whole district (it takes minutes)")
     args = parser.parse_args()
-    libpq, url = bench_urls()
+    settings = get_settings()
+    libpq = bench_database(settings)
+    url = make_url(settings.sqlalchemy_url).set(database=psycopg.conninfo.conninfo_to_dict(libpq)["dbname"])
     prepare(libpq, args.buildings, args.fixes_per_building)
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
