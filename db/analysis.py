@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -36,12 +37,30 @@ class Place:
 
 def find_beat(conn: Connection, code: str) -> Place | None:
     row = conn.execute(text("""
-        SELECT b.code, ST_AsBinary(b.geom),
-               COALESCE(a.metric_srid, _ST_BestSRID(ST_Centroid(b.geom))), COALESCE(a.timezone, 'UTC')
+        SELECT b.code, ST_AsBinary(b.geom), a.metric_srid, COALESCE(a.timezone, 'UTC')
         FROM beat b LEFT JOIN area a ON a.id = 1
         WHERE b.code = :code
     """), {"code": code}).one_or_none()
-    return Place(row[0], bytes(row[1]), row[2], row[3]) if row else None
+    if row is None:
+        return None
+    wkb = bytes(row[1])
+    return Place(row[0], wkb, row[2] or _utm_srid(wkb), row[3])
+
+
+def _utm_srid(wkb: bytes) -> int:
+    """The UTM zone of a polygon, for installations that have not set their area."""
+    return gpd.GeoSeries([shapely.from_wkb(wkb)], crs=4326).estimate_utm_crs().to_epsg()
+
+
+def polygon_place(conn: Connection, wkb: bytes) -> Place:
+    """Any polygon (EPSG:4326), measured in the area's metric CRS (or its own UTM zone)."""
+    srid, tz, inside = conn.execute(text("""
+        SELECT a.metric_srid, COALESCE(a.timezone, 'UTC'), a.geom IS NULL OR ST_CoveredBy(p.geom, a.geom)
+        FROM (SELECT ST_GeomFromWKB(:wkb, 4326) AS geom) p LEFT JOIN area a ON a.id = 1
+    """), {"wkb": wkb}).one()
+    if not inside:
+        raise ValueError("the polygon reaches outside the area")
+    return Place("polygon", wkb, srid or _utm_srid(wkb), tz)
 
 
 def whole_area(conn: Connection) -> Place | None:

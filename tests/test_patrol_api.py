@@ -200,3 +200,53 @@ def test_no_patrols_at_all_is_an_answer_not_an_error(client, auth, beat):
     assert datetime.now(timezone.utc)  # the default nights need no data either
     assert client.get("/api/analysis/patrol-gaps", params={"beat": "T-1"},
                       headers=auth("officer")).status_code == 200
+
+
+def polygon(x0, y0, x1, y1) -> str:
+    import json
+
+    corners = [TO_LONLAT.transform(X0 + x, Y0 + y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
+    return json.dumps({"type": "Polygon", "coordinates": [corners]})
+
+
+def test_any_polygon_can_be_asked_about(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("23:00")), (200, 100, at("23:03"))])
+    # The western half of the street only.
+    response = client.get("/api/analysis/patrol-gaps", headers=auth("officer"),
+                          params={"polygon": polygon(0, 0, 100, 200), "start": NIGHT, "end": NIGHT})
+    assert response.status_code == 200, response.text
+    summary = response.json()["summary"]
+    assert summary["beat"] == "polygon" and summary["street_length_m"] == pytest.approx(100, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({}, "either beat"),
+        ({"beat": "T-1", "polygon": "{}"}, "either beat"),
+        ({"polygon": "not json"}, "not GeoJSON"),
+        ({"polygon": '{"type": "Point", "coordinates": [24.9, 60.1]}'}, "a Point"),
+        ({"polygon": '{"type": "Polygon", "coordinates": [[[24.9, 60.1], [24.91, 60.11], [24.91, 60.1], '
+                     '[24.9, 60.11], [24.9, 60.1]]]}'}, "Self-intersection"),
+        ({"polygon": polygon(0, 0, 5000, 5000)}, "outside the area"),
+    ],
+)
+def test_a_bad_polygon_is_refused_with_a_reason(client, auth, beat, params, words):
+    response = client.get("/api/analysis/patrol-gaps", headers=auth("officer"), params=params)
+    assert response.status_code == 422
+    assert words in response.json()["detail"]
+
+
+def test_a_polygon_of_a_whole_city_is_a_batch_job_not_a_request(client, auth, conn, beat):
+    conn.execute(text("DELETE FROM area"))
+    response = client.get("/api/analysis/patrol-gaps", headers=auth("officer"),
+                          params={"polygon": polygon(0, 0, 10_000, 10_000)})
+    assert response.status_code == 422 and "covers 100 km2" in response.json()["detail"]
+
+
+def test_without_an_area_a_beat_is_measured_in_its_utm_zone(client, auth, conn, beat):
+    conn.execute(text("DELETE FROM area"))
+    walk(conn, [(0, 100, at("23:00", "2026-11-09")), (200, 100, at("23:03", "2026-11-09"))])
+    # With no area the window is UTC: 23:00 in Helsinki is 21:00 UTC, outside 22:00-06:00.
+    assert gaps(client, auth)["summary"]["covered_length_m"] == 0
+    assert gaps(client, auth, window="20:00-06:00")["summary"]["covered_share"] == 1.0
