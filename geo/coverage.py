@@ -144,12 +144,13 @@ def _linear_interval(value0, slope, low, high):
 # --- streets ---------------------------------------------------------------------------------
 
 
-def near_pairs(a: Pieces, b: Pieces, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i in a, j in b) whose boxes come within ``radius``: the candidates to test."""
-    if not len(a) or not len(b):
+def near_pairs(shapes: np.ndarray, b: Pieces, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i in ``shapes``, j in ``b``) whose boxes come within ``radius``: the
+    candidates to test exactly. ``shapes`` are the boxes (or points) of the other side,
+    made once by the caller: making geometries is the dear part."""
+    if not len(shapes) or not len(b):
         return np.empty(0, dtype=int), np.empty(0, dtype=int)
-    tree = STRtree(a.boxes())
-    j, i = tree.query(b.boxes(radius), predicate="intersects")
+    j, i = STRtree(shapes).query(b.boxes(radius), predicate="intersects")
     return i, j
 
 
@@ -196,10 +197,11 @@ def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
     # Merged cover so far, per street piece, in the piece's own parameter (0 to 1).
     key, lo, hi = np.empty(0, dtype=int), np.empty(0), np.empty(0)
     open_pieces = np.arange(len(pieces))
+    boxes = pieces.boxes()
     order = np.argsort(tracks.t0, kind="stable")
     for begin in range(0, len(order), chunk):
         batch = tracks.take(order[begin:begin + chunk])
-        i, j = near_pairs(pieces.take(open_pieces), batch.pieces, radius)
+        i, j = near_pairs(boxes[open_pieces], batch.pieces, radius)
         i = open_pieces[i]
         new_lo, new_hi = capsule_intervals(pieces.take(i), batch.pieces.take(j), radius)
         hit = new_lo <= new_hi
@@ -242,10 +244,11 @@ def gap_lines(streets: np.ndarray, gaps: pd.DataFrame) -> np.ndarray:
 # --- points: entrances and their passes -----------------------------------------------------
 
 
-def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:
-    """When patrols passed each point: one row per pass, (target, track, time of closest approach)."""
-    points = Pieces(x, y, x, y, np.arange(len(x)))
-    i, j = near_pairs(points, tracks.pieces, radius)
+def _near_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float,
+                 points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (point i, track piece j) within ``radius``, and where along the piece (0-1) the
+    point is closest. ``points`` are the shapely points of (x, y), if already made."""
+    i, j = near_pairs(shapely.points(x, y) if points is None else points, tracks.pieces, radius)
     track = tracks.pieces.take(j)
     vx, vy = track.x1 - track.x0, track.y1 - track.y0
     span2 = vx * vx + vy * vy
@@ -253,7 +256,12 @@ def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: floa
         u = np.clip(((x[i] - track.x0) * vx + (y[i] - track.y0) * vy) / span2, 0.0, 1.0)
     u = np.where(span2 > 0, u, 0.0)
     near = np.hypot(track.x0 + u * vx - x[i], track.y0 + u * vy - y[i]) <= radius
-    i, j, u = i[near], j[near], u[near]
+    return i[near], j[near], u[near]
+
+
+def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:
+    """When patrols passed each point: one row per pass, (target, track, time of closest approach)."""
+    i, j, u = _near_points(x, y, tracks, radius)
     return _passes(i, j, tracks.t0[j] + u * (tracks.t1[j] - tracks.t0[j]), tracks)
 
 
@@ -265,13 +273,14 @@ def passed_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: flo
     again: over weeks of patrols the later nights cost little.
     """
     passed = np.zeros(len(x), dtype=bool)
+    points = shapely.points(x, y)
     order = np.argsort(tracks.t0, kind="stable")
     for begin in range(0, len(order), chunk):
         open_points = np.flatnonzero(~passed)
         if not len(open_points):
             break
         batch = tracks.take(order[begin:begin + chunk])
-        hits = point_passes(x[open_points], y[open_points], batch, radius)["target"].to_numpy()
+        hits, _, _ = _near_points(x[open_points], y[open_points], batch, radius, points[open_points])
         passed[open_points[hits]] = True
     return passed
 
