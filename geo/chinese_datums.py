@@ -49,15 +49,20 @@ def wgs84_to_gcj02(coords: np.ndarray) -> np.ndarray:
     return np.column_stack([coords[:, 0] + dlon, coords[:, 1] + dlat])
 
 
-def gcj02_to_wgs84(coords: np.ndarray, *, tolerance_deg: float = 1e-10) -> np.ndarray:
-    coords = np.asarray(coords, dtype=float)
-    wgs = coords.copy()
+def _invert(forward, coords: np.ndarray, start: np.ndarray, tolerance_deg: float) -> np.ndarray:
+    """Solve forward(x) = coords by fixed-point iteration: each shift is small and smooth."""
+    x = start.copy()
     for _ in range(30):
-        error = wgs84_to_gcj02(wgs) - coords
-        wgs -= error
+        error = forward(x) - coords
+        x -= error
         if np.abs(error).max(initial=0.0) < tolerance_deg:
             break
-    return wgs
+    return x
+
+
+def gcj02_to_wgs84(coords: np.ndarray, *, tolerance_deg: float = 1e-10) -> np.ndarray:
+    coords = np.asarray(coords, dtype=float)
+    return _invert(wgs84_to_gcj02, coords, coords, tolerance_deg)
 
 
 def gcj02_to_bd09(coords: np.ndarray) -> np.ndarray:
@@ -70,13 +75,7 @@ def gcj02_to_bd09(coords: np.ndarray) -> np.ndarray:
 
 def bd09_to_gcj02(coords: np.ndarray, *, tolerance_deg: float = 1e-10) -> np.ndarray:
     coords = np.asarray(coords, dtype=float)
-    gcj = coords - [0.0065, 0.006]
-    for _ in range(30):
-        error = gcj02_to_bd09(gcj) - coords
-        gcj -= error
-        if np.abs(error).max(initial=0.0) < tolerance_deg:
-            break
-    return gcj
+    return _invert(gcj02_to_bd09, coords, coords - [0.0065, 0.006], tolerance_deg)
 
 
 def wgs84_to_bd09(coords: np.ndarray) -> np.ndarray:
