@@ -26,7 +26,7 @@ from db import layers as layer_registry
 from db.bulk import copy_frame
 from db.layers import Field, Layer
 from geo.chinese_datums import unshift_geometries
-from geo.crs import CRSMissing, to_storage_crs
+from geo.crs import STORAGE_CRS, CRSMissing, to_storage_crs, utm_crs
 from geo.validate import geometry_problems, promote, repair
 
 LON_NAMES = ("lon", "lng", "long", "longitude", "x")
@@ -426,8 +426,7 @@ def load(
 
 
 def _lengths_m(geoms: np.ndarray) -> np.ndarray:
-    series = gpd.GeoSeries(geoms, crs="EPSG:4326")
-    return series.to_crs(series.estimate_utm_crs()).length.to_numpy()
+    return gpd.GeoSeries(geoms, crs=STORAGE_CRS).to_crs(utm_crs(geoms)).length.to_numpy()
 
 
 def import_file(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from geo.crs import utm_crs
 
 # Cameras farther than this from a beat are not asked whether they see into it.
 MAX_CAMERA_RANGE_M = 500.0
@@ -49,7 +49,7 @@ def find_beat(conn: Connection, code: str) -> Place | None:
 
 def _utm_srid(wkb: bytes) -> int:
     """The UTM zone of a polygon, for installations that have not set their area."""
-    return gpd.GeoSeries([shapely.from_wkb(wkb)], crs=4326).estimate_utm_crs().to_epsg()
+    return utm_crs([shapely.from_wkb(wkb)]).to_epsg()
 
 
 def polygon_place(conn: Connection, wkb: bytes) -> Place:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
@@ -19,6 +18,7 @@ from pyproj import CRS, Transformer
 from beatbook.settings import get_settings
 from db.bulk import copy_frame
 from db.models import SRID
+from geo.crs import utm_crs
 from geo.tracks import CleaningReport, clean_fixes, split_tracks
 
 # Each fix comes as one fixed-width binary record, an officer's fixes concatenated into
@@ -125,10 +125,8 @@ def metric_crs(conn: psycopg.Connection, fixes: pd.DataFrame) -> CRS:
     row = conn.execute("SELECT metric_srid FROM area").fetchone()
     if row is not None:
         return CRS.from_epsg(row[0])
-    extent = shapely.box(
-        fixes["lon"].min(), fixes["lat"].min(), fixes["lon"].max(), fixes["lat"].max()
-    )
-    return gpd.GeoSeries([extent], crs=SRID).estimate_utm_crs()
+    return utm_crs([shapely.box(fixes["lon"].min(), fixes["lat"].min(),
+                                fixes["lon"].max(), fixes["lat"].max())])
 
 
 def with_metric_xy(conn: psycopg.Connection, fixes: pd.DataFrame) -> pd.DataFrame:

@@ -23,3 +23,8 @@ def to_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return frame
     return frame.to_crs(STORAGE_CRS)
 
+
+
+def utm_crs(geoms) -> CRS:
+    """The UTM zone holding longitude/latitude geometries: metres, small distortion over a district."""
+    return gpd.GeoSeries(geoms, crs=STORAGE_CRS).estimate_utm_crs()
