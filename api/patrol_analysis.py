@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from db import analysis as queries
-from geo.entrance_audit import RiskWeights, entrance_audit
+from geo.entrance_audit import REASONS, RiskWeights, entrance_audit
 from geo.patrol_gaps import Nights, night_pieces, patrol_gaps
 from geo.coverage import point_passes
 
@@ -102,8 +102,7 @@ def entrance_audit_features(conn: Connection, place: queries.Place, params: GapP
                                  radius_m=burglary_radius_m)
     audit = entrance_audit(doors, queries.cameras(conn, place), burgled, counts,
                            burglary_radius_m=burglary_radius_m, weights=weights)
-    by_reason = {r: int(audit["reasons"].map(lambda rs, r=r: r in rs).sum()) for r in
-                 ("unmanaged", "no_access_control", "no_camera")}
+    by_reason = {r: int(audit["reasons"].map(lambda rs, r=r: r in rs).sum()) for r in REASONS}
     if reason:
         audit = audit[audit["reasons"].map(lambda rs: reason in rs)]
     features = [

@@ -10,6 +10,7 @@ from api.deps import CurrentUser, DbDep
 from api.errors import InvalidInput, NotFound
 from api.patrol_analysis import GapParams, default_nights, entrance_audit_features, patrol_gap_features
 from db import analysis as queries
+from geo.entrance_audit import REASONS
 from geo.patrol_gaps import Nights
 from geo.validate import geometry_problems
 from geo.windows import DailyWindow
@@ -94,7 +95,7 @@ def patrol_gaps(
 @router.get("/unmanaged-entrances")
 def unmanaged_entrances(
     place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
-    reason: Annotated[Literal["unmanaged", "no_access_control", "no_camera"] | None, Query()] = None,
+    reason: Annotated[Literal[REASONS] | None, Query()] = None,
     burglary_days: Annotated[int, Query(ge=1, le=365, description="burglaries of the last N days count")] = 30,
     burglary_radius_m: Annotated[float, Query(gt=0, le=1000)] = 100.0,
 ) -> dict:
