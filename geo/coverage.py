@@ -22,6 +22,8 @@ import shapely
 from shapely import STRtree
 from shapely.ops import substring
 
+from geo.grid import BoxGrid, points_near_segments
+
 
 @dataclass(frozen=True)
 class Pieces:
@@ -40,12 +42,21 @@ class Pieces:
     def length(self) -> np.ndarray:
         return np.hypot(self.x1 - self.x0, self.y1 - self.y0)
 
-    def take(self, mask: np.ndarray) -> Pieces:
+    def take(self, mask: np.ndarray | slice) -> Pieces:
         return Pieces(self.x0[mask], self.y0[mask], self.x1[mask], self.y1[mask], self.owner[mask])
 
-    def boxes(self, grow: float = 0.0) -> np.ndarray:
-        return shapely.box(np.minimum(self.x0, self.x1) - grow, np.minimum(self.y0, self.y1) - grow,
-                           np.maximum(self.x0, self.x1) + grow, np.maximum(self.y0, self.y1) + grow)
+    def bounds(self, grow: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """xmin, ymin, xmax, ymax of each piece, grown by ``grow`` on every side."""
+        return (np.minimum(self.x0, self.x1) - grow, np.minimum(self.y0, self.y1) - grow,
+                np.maximum(self.x0, self.x1) + grow, np.maximum(self.y0, self.y1) + grow)
+
+    def typical_size(self) -> float:
+        """The median extent of the pieces' boxes: a good grid cell for finding their neighbours."""
+        if not len(self):
+            return 1.0
+        some = slice(None, None, max(1, len(self) // 10_000))
+        return float(np.median(np.maximum(np.abs(self.x1[some] - self.x0[some]),
+                                          np.abs(self.y1[some] - self.y0[some]))))
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ class TrackPieces:
     t0: np.ndarray
     t1: np.ndarray
 
-    def take(self, mask: np.ndarray) -> TrackPieces:
+    def take(self, mask: np.ndarray | slice) -> TrackPieces:
         return TrackPieces(self.pieces.take(mask), self.t0[mask], self.t1[mask])
 
 
@@ -144,16 +155,6 @@ def _linear_interval(value0, slope, low, high):
 # --- streets ---------------------------------------------------------------------------------
 
 
-def near_pairs(shapes: np.ndarray, b: Pieces, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i in ``shapes``, j in ``b``) whose boxes come within ``radius``: the
-    candidates to test exactly. ``shapes`` are the boxes (or points) of the other side,
-    made once by the caller: making geometries is the dear part."""
-    if not len(shapes) or not len(b):
-        return np.empty(0, dtype=int), np.empty(0, dtype=int)
-    j, i = STRtree(shapes).query(b.boxes(radius), predicate="intersects")
-    return i, j
-
-
 def merge_intervals(key: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
     """Union of intervals per key: returns (key, lo, hi) of disjoint intervals, sorted."""
     if not len(key):
@@ -196,18 +197,16 @@ def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
     starts = before - np.repeat(before[first], np.diff(np.r_[first, len(pieces)]))
     # Merged cover so far, per street piece, in the piece's own parameter (0 to 1).
     key, lo, hi = np.empty(0, dtype=int), np.empty(0), np.empty(0)
-    open_pieces = np.arange(len(pieces))
-    boxes = pieces.boxes()
+    open_pieces = np.ones(len(pieces), dtype=bool)
+    grid = BoxGrid.of(*pieces.bounds(radius), cell=2 * radius + tracks.pieces.typical_size())
     order = np.argsort(tracks.t0, kind="stable")
     for begin in range(0, len(order), chunk):
         batch = tracks.take(order[begin:begin + chunk])
-        i, j = near_pairs(boxes[open_pieces], batch.pieces, radius)
-        i = open_pieces[i]
+        i, j = grid.pairs(*batch.pieces.bounds(), live=open_pieces)
         new_lo, new_hi = capsule_intervals(pieces.take(i), batch.pieces.take(j), radius)
         hit = new_lo <= new_hi
         key, lo, hi = merge_intervals(np.r_[key, i[hit]], np.r_[lo, new_lo[hit]], np.r_[hi, new_hi[hit]])
-        whole = key[(lo <= 0.0) & (hi >= 1.0)]
-        open_pieces = np.setdiff1d(open_pieces, whole, assume_unique=True)
+        open_pieces[key[(lo <= 0.0) & (hi >= 1.0)]] = False
     # Along each street, in metres; pieces abut, so merging across them is merging in metres.
     owner = pieces.owner[key]
     key, m_lo, m_hi = merge_intervals(owner, starts[key] + lo * piece_len[key],
@@ -244,19 +243,13 @@ def gap_lines(streets: np.ndarray, gaps: pd.DataFrame) -> np.ndarray:
 # --- points: entrances and their passes -----------------------------------------------------
 
 
-def _near_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float,
-                 points: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _near_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float, *,
+                 first_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (point i, track piece j) within ``radius``, and where along the piece (0-1) the
-    point is closest. ``points`` are the shapely points of (x, y), if already made."""
-    i, j = near_pairs(shapely.points(x, y) if points is None else points, tracks.pieces, radius)
-    track = tracks.pieces.take(j)
-    vx, vy = track.x1 - track.x0, track.y1 - track.y0
-    span2 = vx * vx + vy * vy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.clip(((x[i] - track.x0) * vx + (y[i] - track.y0) * vy) / span2, 0.0, 1.0)
-    u = np.where(span2 > 0, u, 0.0)
-    near = np.hypot(track.x0 + u * vx - x[i], track.y0 + u * vy - y[i]) <= radius
-    return i[near], j[near], u[near]
+    point is closest; with ``first_only``, one pair per point reached."""
+    grid = BoxGrid.of(x, y, x, y, cell=2 * radius + tracks.pieces.typical_size())
+    p = tracks.pieces
+    return points_near_segments(grid, p.x0, p.y0, p.x1, p.y1, radius, first_only=first_only)
 
 
 def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float) -> pd.DataFrame:
@@ -265,23 +258,14 @@ def point_passes(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: floa
     return _passes(i, j, tracks.t0[j] + u * (tracks.t1[j] - tracks.t0[j]), tracks)
 
 
-def passed_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float, *,
-                  chunk: int = 100_000) -> np.ndarray:
+def passed_points(x: np.ndarray, y: np.ndarray, tracks: TrackPieces, radius: float) -> np.ndarray:
     """Whether any track piece came within ``radius`` of each point.
 
     Like ``point_passes`` but only yes or no, so a point passed once is not tested
-    again: over weeks of patrols the later nights cost little.
+    again: over weeks of patrols most points are settled by the first night.
     """
     passed = np.zeros(len(x), dtype=bool)
-    points = shapely.points(x, y)
-    order = np.argsort(tracks.t0, kind="stable")
-    for begin in range(0, len(order), chunk):
-        open_points = np.flatnonzero(~passed)
-        if not len(open_points):
-            break
-        batch = tracks.take(order[begin:begin + chunk])
-        hits, _, _ = _near_points(x[open_points], y[open_points], batch, radius, points[open_points])
-        passed[open_points[hits]] = True
+    passed[_near_points(x, y, tracks, radius, first_only=True)[0]] = True
     return passed
 
 
@@ -291,7 +275,7 @@ def geometry_passes(geoms: np.ndarray, tracks: TrackPieces, radius: float) -> pd
     if not len(geoms) or not len(tracks.pieces):
         return _passes(np.empty(0, int), np.empty(0, int), np.empty(0), tracks)
     tree = STRtree(geoms)
-    j, i = tree.query(tracks.pieces.boxes(radius), predicate="intersects")
+    j, i = tree.query(shapely.box(*tracks.pieces.bounds(radius)), predicate="intersects")
     p = tracks.pieces.take(j)
     lines = shapely.linestrings(np.stack([np.c_[p.x0, p.y0], np.c_[p.x1, p.y1]], axis=1))
     near = shapely.dwithin(lines, geoms[i], radius)

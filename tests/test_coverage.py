@@ -176,7 +176,15 @@ def test_taking_the_tracks_in_chunks_changes_nothing(lines, walks, radius, chunk
                                                                               chunk=chunk)
     np.testing.assert_allclose(chunked.covered_m, whole.covered_m, atol=1e-9)
     pd.testing.assert_frame_equal(chunked.gaps, whole.gaps)
+
+
+@given(st.lists(polyline, min_size=1, max_size=4), st.lists(polyline, min_size=1, max_size=4),
+       st.floats(1, 40), st.randoms(use_true_random=False))
+@settings(max_examples=100, deadline=None)
+def test_passed_points_are_those_with_a_pass_whatever_the_order(lines, walks, radius, rnd):
+    pieces = join(*(track(*w, start=1000.0 * k, track_id=k) for k, w in enumerate(walks)))
     xs, ys = (np.array([p[k] for w in lines for p in w]) for k in (0, 1))
     once = np.zeros(len(xs), dtype=bool)
     once[point_passes(xs, ys, pieces, radius)["target"].to_numpy()] = True
-    np.testing.assert_array_equal(passed_points(xs, ys, pieces, radius, chunk=chunk), once)
+    shuffled = pieces.take(np.array(rnd.sample(range(len(pieces.t0)), len(pieces.t0)), dtype=int))
+    np.testing.assert_array_equal(passed_points(xs, ys, shuffled, radius), once)
