@@ -92,7 +92,7 @@ def entrance_audit_features(conn: Connection, place: queries.Place, params: GapP
                             reason: str | None, burglary_days: int, burglary_radius_m: float,
                             weights: RiskWeights = RiskWeights()) -> dict:
     pieces = _pieces(conn, place, params)
-    doors = queries.entrances(conn, place)
+    doors = queries.audited_entrances(conn, place)
     passes = point_passes(doors["x"].to_numpy(), doors["y"].to_numpy(), pieces, params.radius_m)
     counts = np.bincount(passes["target"].to_numpy(), minlength=len(doors))
     burglary_until = datetime.combine(params.nights.last + timedelta(days=1), datetime.min.time(),

@@ -14,7 +14,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
-from geo.crs import utm_crs
+from geo.crs import to_metric, utm_crs
 
 # Cameras farther than this from a beat are not asked whether they see into it.
 MAX_CAMERA_RANGE_M = 500.0
@@ -77,7 +77,8 @@ def _q(sql: str):
 
 def _frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> pd.DataFrame:
     result = conn.execute(_q(sql), params)
-    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    # Plain tuples: pandas probes SQLAlchemy rows for attributes, a second per 100,000 rows.
+    frame = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
     if geometry in frame:
         frame["geometry"] = shapely.from_wkb(frame.pop(geometry).map(bytes).to_numpy()) \
             if len(frame) else np.empty(0, dtype=object)
@@ -103,14 +104,25 @@ def focus_areas(conn: Connection, place: Place) -> pd.DataFrame:
     """, {"place": place.wkb, "srid": place.srid})
 
 
+_ENTRANCES_INSIDE = """
+    SELECT e.id, e.building_id, e.access_control, e.geom
+    FROM entrance e JOIN {place} b ON ST_Intersects(e.geom, b.geom)
+"""
+
+
 def entrances(conn: Connection, place: Place) -> pd.DataFrame:
+    """Entrances in the beat: id, lon, lat, and x, y in the place's metric CRS."""
+    return _with_metric_xy(_frame(conn, f"""
+        WITH inside AS ({_ENTRANCES_INSIDE})
+        SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM inside ORDER BY id
+    """, {"place": place.wkb}), place)
+
+
+def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
     """Entrances in the beat with what the audit weighs: building management, access control,
     and the households (and residents living alone) whose unit is nearest this entrance."""
-    frame = _frame(conn, """
-        WITH inside AS (
-            SELECT e.id, e.building_id, e.access_control, e.geom
-            FROM entrance e JOIN {place} b ON ST_Intersects(e.geom, b.geom)
-        ), nearest AS (
+    frame = _frame(conn, f"""
+        WITH inside AS ({_ENTRANCES_INSIDE}), nearest AS (
             SELECT DISTINCT ON (h.id) h.id AS household_id, i.id AS entrance_id
             FROM household h JOIN inside i ON i.building_id = h.building_id
             ORDER BY h.id, i.geom <-> h.geom
@@ -121,13 +133,18 @@ def entrances(conn: Connection, place: Place) -> pd.DataFrame:
         )
         SELECT i.id, COALESCE(bd.managed, false) AS managed, i.access_control,
                COALESCE(behind.households, 0) AS households, COALESCE(behind.alone, 0) AS living_alone,
-               ST_X(ST_Transform(i.geom, :srid)) AS x, ST_Y(ST_Transform(i.geom, :srid)) AS y,
                ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
         FROM inside i LEFT JOIN building bd ON bd.id = i.building_id
                       LEFT JOIN behind ON behind.entrance_id = i.id
         ORDER BY i.id
-    """, {"place": place.wkb, "srid": place.srid})
-    return frame.astype({"households": int, "living_alone": int, "x": float, "y": float})
+    """, {"place": place.wkb})
+    return _with_metric_xy(frame.astype({"households": int, "living_alone": int}), place)
+
+
+def _with_metric_xy(frame: pd.DataFrame, place: Place) -> pd.DataFrame:
+    lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
+    x, y = to_metric(lon, lat, place.srid)
+    return frame.assign(lon=lon, lat=lat, x=x, y=y)
 
 
 def track_vertices(conn: Connection, place: Place, *, since: datetime, until: datetime,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import geopandas as gpd
-from pyproj import CRS
+import numpy as np
+from pyproj import CRS, Transformer
 
 STORAGE_CRS = CRS.from_epsg(4326)
 
@@ -24,7 +27,20 @@ def to_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.to_crs(STORAGE_CRS)
 
 
-
 def utm_crs(geoms) -> CRS:
     """The UTM zone holding longitude/latitude geometries: metres, small distortion over a district."""
     return gpd.GeoSeries(geoms, crs=STORAGE_CRS).estimate_utm_crs()
+
+
+@lru_cache
+def _from_storage(srid: int) -> Transformer:
+    return Transformer.from_crs(STORAGE_CRS, CRS.from_epsg(srid), always_xy=True)
+
+
+def to_metric(lon: np.ndarray, lat: np.ndarray, srid: int) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude/latitude to x/y in metres of the area's metric CRS.
+
+    In numpy rather than by ST_Transform in the query: a million points take a tenth
+    of a second here, and several seconds as rows of transformed geometries.
+    """
+    return _from_storage(srid).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
