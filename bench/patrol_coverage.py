@@ -11,12 +11,15 @@ derives its patrol tracks, then times, per case, the median of ``--runs`` runs o
   by the radius, union them, intersect the streets and test the entrances,
 
 and prints both, their ratio, and how far their answers differ. Fetching from
-PostGIS is timed separately: both methods start from the same arrays.
+PostGIS is timed separately: both methods start from the same arrays. Last, the
+two patrol routes of the API for one beat and one night, through HTTP, as an
+officer waits for them.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import time
 from collections.abc import Callable
@@ -25,13 +28,14 @@ from datetime import date, timedelta
 import numpy as np
 import psycopg
 import shapely
-from sqlalchemy import create_engine, make_url, pool
+from sqlalchemy import make_url
 from synth_load import bench_database
 
 from beatbook.generate.district import build_district
 from beatbook.generate.load import load_dataset
 from beatbook.settings import get_settings
 from db import analysis as queries
+from db.engine import get_engine
 from db.patrols import rebuild_tracks
 from geo.coverage import passed_points, street_coverage
 from geo.patrol_gaps import Nights, night_pieces
@@ -110,6 +114,30 @@ def run_case(conn, place, label: str, nights: Nights, runs: int, with_buffer: bo
     print(line, flush=True)
 
 
+def time_api(settings, url: str, beat: str, night: date, runs: int) -> None:
+    """GET the patrol gaps and the entrance audit of one beat and night, as a supervisor."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.security import hash_password
+    from db.users import upsert_user
+
+    engine = get_engine(url)
+    password = secrets.token_urlsafe(12)
+    with engine.begin() as conn:
+        upsert_user(conn, username="bench", password_hash=hash_password(password), role="supervisor")
+    with TestClient(create_app(settings, engine)) as client:
+        token = client.post("/api/auth/token", data={"username": "bench", "password": password}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        query = f"beat={beat}&start={night}&end={night}"
+        for route in ("patrol-gaps", "unmanaged-entrances"):
+            seconds, response = median_time(
+                lambda route=route: client.get(f"/api/analysis/{route}?{query}", headers=headers), runs)
+            response.raise_for_status()
+            print(f"API {route:<20} beat {beat}, 1 night: {seconds:5.2f} s, "
+                  f"{len(response.json()['features']):,} features, {len(response.content) / 1e6:.1f} MB")
+
+
 def date_to_utc(day: date):
     from datetime import datetime, timezone
 
@@ -126,10 +154,10 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     libpq = bench_database(settings)
-    url = make_url(settings.sqlalchemy_url).set(database=psycopg.conninfo.conninfo_to_dict(libpq)["dbname"])
+    url = make_url(settings.sqlalchemy_url).set(database=psycopg.conninfo.conninfo_to_dict(libpq)["dbname"]) \
+        .render_as_string(hide_password=False)
     prepare(libpq, args.buildings, args.fixes_per_building)
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as conn:
+    with get_engine(url).connect() as conn:
         area = queries.whole_area(conn)
         beat = queries.find_beat(conn, conn.exec_driver_sql("SELECT min(code) FROM beat").scalar_one())
         last = queries.last_patrol_night_end(conn, area)
@@ -143,6 +171,7 @@ def main() -> None:
         run_case(conn, beat, f"beat {beat.code}, 30 nights", month, args.runs, True)
         run_case(conn, area, "district, 1 night", one, args.runs, not args.no_buffer_district)
         run_case(conn, area, "district, 30 nights", month, args.runs, not args.no_buffer_district)
+    time_api(settings, url, beat.code, last_night, args.runs)
 
 
 if __name__ == "__main__":
