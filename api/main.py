@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api.errors import add_error_handlers
-from api.routers import analysis, auth, beats, layers
+from api.routers import analysis, auth, beats, incidents, layers
 from beatbook.settings import Settings, get_settings
 from db.engine import get_engine
 from web.routes import STATIC_DIR
@@ -30,7 +30,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   description="Community beats on a map: PostGIS behind, Leaflet in front.")
     app.state.settings = settings
     add_error_handlers(app)
-    for router in (auth.router, beats.router, layers.router, analysis.router, web_router):
+    for router in (auth.router, beats.router, layers.router, analysis.router, incidents.router,
+                   web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -34,6 +34,11 @@ class Place:
     srid: int
     tz: str
 
+    def metric_polygon(self) -> shapely.Geometry:
+        """The polygon in the place's metric CRS."""
+        return shapely.transform(shapely.from_wkb(self.wkb),
+                                 lambda lonlat: np.column_stack(to_metric(lonlat[:, 0], lonlat[:, 1], self.srid)))
+
 
 def find_beat(conn: Connection, code: str) -> Place | None:
     row = conn.execute(text("""
@@ -70,13 +75,13 @@ def whole_area(conn: Connection) -> Place | None:
     return Place(row[0], bytes(row[1]), row[2], row[3]) if row else None
 
 
-def _q(sql: str):
+def place_sql(sql: str):
     """A query in which ``{place}`` is the analysed polygon, bound from the place's WKB."""
     return text(sql.replace("{place}", "(SELECT ST_GeomFromWKB(:place, 4326) AS geom)"))
 
 
-def _frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> pd.DataFrame:
-    result = conn.execute(_q(sql), params)
+def place_frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> pd.DataFrame:
+    result = conn.execute(place_sql(sql), params)
     # Plain tuples: pandas probes SQLAlchemy rows for attributes, a second per 100,000 rows.
     frame = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
     if geometry in frame:
@@ -87,7 +92,7 @@ def _frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb") -> p
 
 def streets(conn: Connection, place: Place) -> pd.DataFrame:
     """Street segments, clipped to the beat (a segment on the boundary counts inside only)."""
-    return _frame(conn, """
+    return place_frame(conn, """
         SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
         FROM street_segment s JOIN {place} b ON s.geom && b.geom,
              LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
@@ -96,7 +101,7 @@ def streets(conn: Connection, place: Place) -> pd.DataFrame:
 
 
 def focus_areas(conn: Connection, place: Place) -> pd.DataFrame:
-    return _frame(conn, """
+    return place_frame(conn, """
         SELECT f.id, f.kind, f.name, f.priority, ST_AsGeoJSON(f.geom, 7) AS geojson,
                ST_AsBinary(ST_Transform(f.geom, :srid)) AS wkb
         FROM focus_area f JOIN {place} b ON ST_Intersects(f.geom, b.geom)
@@ -112,7 +117,7 @@ _ENTRANCES_INSIDE = """
 
 def entrances(conn: Connection, place: Place) -> pd.DataFrame:
     """Entrances in the beat: id, lon, lat, and x, y in the place's metric CRS."""
-    return _with_metric_xy(_frame(conn, f"""
+    return with_metric_xy(place_frame(conn, f"""
         WITH inside AS ({_ENTRANCES_INSIDE})
         SELECT id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM inside ORDER BY id
     """, {"place": place.wkb}), place)
@@ -121,7 +126,7 @@ def entrances(conn: Connection, place: Place) -> pd.DataFrame:
 def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
     """Entrances in the beat with what the audit weighs: building management, access control,
     and the households (and residents living alone) whose unit is nearest this entrance."""
-    frame = _frame(conn, f"""
+    frame = place_frame(conn, f"""
         WITH inside AS ({_ENTRANCES_INSIDE}), nearest AS (
             SELECT DISTINCT ON (h.id) h.id AS household_id, i.id AS entrance_id
             FROM household h JOIN inside i ON i.building_id = h.building_id
@@ -138,10 +143,10 @@ def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
                       LEFT JOIN behind ON behind.entrance_id = i.id
         ORDER BY i.id
     """, {"place": place.wkb})
-    return _with_metric_xy(frame.astype({"households": int, "living_alone": int}), place)
+    return with_metric_xy(frame.astype({"households": int, "living_alone": int}), place)
 
 
-def _with_metric_xy(frame: pd.DataFrame, place: Place) -> pd.DataFrame:
+def with_metric_xy(frame: pd.DataFrame, place: Place) -> pd.DataFrame:
     lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
     x, y = to_metric(lon, lat, place.srid)
     return frame.assign(lon=lon, lat=lat, x=x, y=y)
@@ -151,7 +156,7 @@ def track_vertices(conn: Connection, place: Place, *, since: datetime, until: da
                    radius_m: float) -> pd.DataFrame:
     """Vertices (track, x, y, t) of every track that comes within ``radius_m`` of the beat
     between ``since`` and ``until``, sorted by track and time."""
-    result = conn.execute(_q("""
+    result = conn.execute(place_sql("""
         SELECT t.id, ST_AsBinary(ST_Transform(t.geom, :srid))
         FROM patrol_track t JOIN {place} b ON true
         WHERE t.ended_at >= :since AND t.started_at <= :until
@@ -170,7 +175,7 @@ def track_vertices(conn: Connection, place: Place, *, since: datetime, until: da
 
 def cameras(conn: Connection, place: Place) -> pd.DataFrame:
     """Working cameras that could see into the beat."""
-    frame = _frame(conn, """
+    frame = place_frame(conn, """
         SELECT ST_X(ST_Transform(c.geom, :srid)) AS x, ST_Y(ST_Transform(c.geom, :srid)) AS y,
                c.direction_deg, c.fov_deg, c.range_m
         FROM camera c JOIN {place} b ON true
@@ -182,7 +187,7 @@ def cameras(conn: Connection, place: Place) -> pd.DataFrame:
 
 def burglaries(conn: Connection, place: Place, *, since: datetime, until: datetime,
                radius_m: float) -> pd.DataFrame:
-    return _frame(conn, """
+    return place_frame(conn, """
         SELECT ST_X(ST_Transform(i.geom, :srid)) AS x, ST_Y(ST_Transform(i.geom, :srid)) AS y
         FROM incident i JOIN {place} b ON true
         WHERE i.type = 'burglary' AND i.occurred_at >= :since AND i.occurred_at < :until
@@ -194,7 +199,7 @@ def burglaries(conn: Connection, place: Place, *, since: datetime, until: dateti
 
 def last_patrol_night_end(conn: Connection, place: Place) -> datetime | None:
     """When the most recent track near the beat ended: where "the last nights" end by default."""
-    return conn.execute(_q("""
+    return conn.execute(place_sql("""
         SELECT max(t.ended_at) FROM patrol_track t JOIN {place} b ON true
         WHERE t.geom && ST_Expand(b.geom, :margin_deg)
     """), {"place": place.wkb, "margin_deg": margin_deg(1000)}).scalar_one()

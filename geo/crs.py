@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from pyproj import CRS, Transformer
 
 STORAGE_CRS = CRS.from_epsg(4326)
@@ -44,3 +45,13 @@ def to_metric(lon: np.ndarray, lat: np.ndarray, srid: int) -> tuple[np.ndarray, 
     of a second here, and several seconds as rows of transformed geometries.
     """
     return _from_storage(srid).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+
+def to_lonlat(geoms: np.ndarray, srid: int) -> np.ndarray:
+    """Geometries in the area's metric CRS back to longitude/latitude."""
+    back = _from_storage(srid)
+
+    def inverse(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(back.transform(xy[:, 0], xy[:, 1], direction="INVERSE"))
+
+    return shapely.transform(np.asarray(geoms, dtype=object), inverse)
