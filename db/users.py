@@ -51,3 +51,15 @@ def upsert_user(conn: Connection, *, username: str, password_hash: str, role: st
         ),
         {"u": username, "h": password_hash, "r": role, "badge": officer_badge, "station": station_code},
     ).scalar_one()
+
+
+def assigned_beats(conn: Connection, officer_id: int | None) -> list[str]:
+    """The codes of the beats an officer is responsible for today."""
+    if officer_id is None:
+        return []
+    return list(conn.execute(text("""
+        SELECT b.code FROM officer_beat ob JOIN beat b ON b.id = ob.beat_id
+        WHERE ob.officer_id = :o AND ob.valid_from <= current_date
+          AND (ob.valid_to IS NULL OR ob.valid_to >= current_date)
+        ORDER BY b.code
+    """), {"o": officer_id}).scalars())

@@ -36,6 +36,20 @@ def test_login_gives_a_token_that_opens_the_api(client, users):
     assert me.json()["role"] == "planner"
 
 
+def test_me_names_the_beats_an_officer_has_today(client, auth, pg):
+    pg.execute("INSERT INTO beat (code, geom) VALUES ('B-1', ST_Multi(ST_MakeEnvelope(24.9, 60.1, 25, 60.2, 4326))),"
+               " ('B-2', ST_Multi(ST_MakeEnvelope(25, 60.1, 25.1, 60.2, 4326)))")
+    headers = auth("officer")
+    pg.execute("""
+        INSERT INTO officer_beat (officer_id, beat_id, valid_from, valid_to)
+        SELECT o.id, b.id, current_date - 10, CASE b.code WHEN 'B-1' THEN NULL ELSE current_date - 1 END
+        FROM officer o, beat b WHERE o.badge = 'T-1'
+    """)
+    me = client.get("/api/auth/me", headers=headers).json()
+    assert me["beats"] == ["B-1"]
+    assert client.get("/api/auth/me", headers=auth("planner")).json()["beats"] == []
+
+
 def test_a_wrong_password_is_refused(client, users):
     response = client.post("/api/auth/token", data={"username": "planner", "password": "guess"})
     assert response.status_code == 401

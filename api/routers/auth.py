@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from api.deps import CurrentUser, DbDep, SettingsDep
 from api.errors import Unauthorized
 from api.security import create_token, verify_password
-from db.users import user_by_name
+from db.users import assigned_beats, user_by_name
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -24,6 +24,7 @@ class Me(BaseModel):
     role: str
     officer_id: int | None
     station_id: int | None
+    beats: list[str]  # the beats the officer is responsible for today
 
 
 @router.post("/token", response_model=Token)
@@ -37,6 +38,7 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DbDep, sett
 
 
 @router.get("/me", response_model=Me)
-def me(user: CurrentUser) -> Me:
-    return Me(id=user.id, username=user.username, role=user.role,
-              officer_id=user.officer_id, station_id=user.station_id)
+def me(user: CurrentUser, db: DbDep) -> Me:
+    """Who is logged in, with which role, and which beats are theirs today."""
+    return Me(id=user.id, username=user.username, role=user.role, officer_id=user.officer_id,
+              station_id=user.station_id, beats=assigned_beats(db, user.officer_id))
