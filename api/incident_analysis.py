@@ -68,9 +68,7 @@ def place_density(incidents: Incidents, polygon: shapely.Geometry, grid: Grid) -
     """The kernel density over the place's bounding box, zero outside the place."""
     density = kernel_density(incidents.x, incidents.y, cell_m=grid.cell_m, bandwidth_m=grid.bandwidth_m,
                              kernel=grid.kernel, bounds=polygon.bounds)
-    cx, cy = density.centres()
-    inside = shapely.contains_xy(polygon, *np.meshgrid(cx, cy))
-    return replace(density, values=np.where(inside, density.values, 0.0))
+    return replace(density, values=np.where(density.inside(polygon), density.values, 0.0))
 
 
 def _units(conn: Connection, place: queries.Place, polygon: shapely.Geometry, grid: Grid, *,
@@ -181,14 +179,8 @@ def accuracy_answer(conn: Connection, place: queries.Place, train: IncidentFilte
     if grid.method == "kde":
         density = place_density(trained, polygon, grid)
         # The grid's cells inside the place are the units; the test incidents are counted in them.
-        cx, cy = density.centres()
-        inside = shapely.contains_xy(polygon, *np.meshgrid(cx, cy)).ravel()
-        col = np.floor((tested.x - density.x0) / density.cell_m).astype(int)
-        row = np.floor((tested.y - density.y0) / density.cell_m).astype(int)
-        ny, nx = density.values.shape
-        on_grid = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
-        observed = np.bincount(row[on_grid] * nx + col[on_grid], minlength=nx * ny)
-        predicted, observed = density.values.ravel()[inside], observed[inside]
+        inside = density.inside(polygon)
+        predicted, observed = density.values[inside], density.counts(tested.x, tested.y)[inside]
         area = np.full(len(predicted), density.cell_m ** 2)
         made = {"map": f"{density.kernel} kernel density, bandwidth {density.bandwidth_m:.0f} m "
                        f"({density.bandwidth_rule}), cells of {density.cell_m:g} m"}
@@ -238,7 +230,8 @@ def spike_features(conn: Connection, place: queries.Place, which: IncidentFilter
                          history=counts[k, :-1].tolist())
                 for k, shape in zip(flagged, shapes)]
     summary = {**_about(place, which), "period": [(which.until - span).isoformat(), which.until.isoformat()],
-               "period_days": period_days, "history_periods": periods, "unit": unit, "units": len(keys),
+               "period_days": period_days, "history_periods": periods, "incidents": len(found),
+               "unit": unit, "units": len(keys),
                "flagged": len(flagged), "alpha": alpha,
                "test": "one-sided Poisson against the mean of the earlier periods, Benjamini-Hochberg across units"}
     return {"type": "FeatureCollection", "features": features, "summary": summary}

@@ -89,6 +89,18 @@ class Density:
         return (self.x0 + (np.arange(nx) + 0.5) * self.cell_m,
                 self.y0 + (np.arange(ny) + 0.5) * self.cell_m)
 
+    def inside(self, polygon: shapely.Geometry) -> np.ndarray:
+        """Which cells (shape of ``values``) have their centre in the polygon."""
+        return shapely.contains_xy(polygon, *np.meshgrid(*self.centres()))
+
+    def counts(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """How many of the points fall in each cell (shape of ``values``); points off the grid are left out."""
+        ny, nx = self.values.shape
+        col = np.floor((np.asarray(x, dtype=float) - self.x0) / self.cell_m).astype(np.int64)
+        row = np.floor((np.asarray(y, dtype=float) - self.y0) / self.cell_m).astype(np.int64)
+        on = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+        return np.bincount(row[on] * nx + col[on], minlength=nx * ny).reshape(ny, nx)
+
 
 def kernel_density(
     x: np.ndarray,

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from libpysal.graph import Graph
-from shapely import STRtree
 
-from geo.hexgrid import SQRT3, hex_count_estimate, hex_index, hex_neighbours, hex_polygons, hexagons_over
+from geo.coverage import line_pieces
+from geo.grid import BoxGrid, points_near_segments
+from geo.hexgrid import (
+    SQRT3,
+    hex_count_estimate,
+    hex_index,
+    hex_neighbours,
+    hex_polygons,
+    hexagons_over,
+)
 from geo.hotspots import contiguity_weights
 
 # More hexagons than this is a grid too fine for one request.
@@ -96,13 +104,20 @@ def segment_units(ids: np.ndarray, lines: np.ndarray, *, snap_m: float, min_leng
     """
     long_enough = shapely.length(np.asarray(lines, dtype=object)) >= min_length_m
     ids, lines = np.asarray(ids)[long_enough], np.asarray(lines, dtype=object)[long_enough]
-    tree = STRtree(lines)
+    pieces = line_pieces(lines)
 
     def assign(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         unit = np.full(len(x), -1, dtype=np.int64)
-        if len(x) and len(lines):
-            point, line = tree.query_nearest(shapely.points(x, y), max_distance=snap_m, all_matches=False)
-            unit[point] = line
+        if not len(x) or not len(pieces):
+            return unit
+        # Every (point, street piece) within reach, then the nearest piece of each point.
+        grid = BoxGrid.of(x, y, x, y, cell=2 * snap_m + pieces.typical_size())
+        i, j, u = points_near_segments(grid, pieces.x0, pieces.y0, pieces.x1, pieces.y1, snap_m)
+        distance = np.hypot(pieces.x0[j] + u * (pieces.x1[j] - pieces.x0[j]) - x[i],
+                            pieces.y0[j] + u * (pieces.y1[j] - pieces.y0[j]) - y[i])
+        order = np.lexsort((j, distance, i))
+        nearest = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(order) else order
+        unit[i[nearest]] = pieces.owner[j[nearest]]
         return unit
 
     return Units("segment", np.asarray(ids), lines, contiguity_weights(lines), assign)

@@ -63,3 +63,21 @@ def test_incidents_snap_to_the_nearest_street_within_reach():
     counts = units.counts(np.array([50.0, 90.0, 50.0, 500.0]), np.array([5.0, 30.0, 30.0, 500.0]))
     assert counts.tolist() == [1, 1]  # (50, 30) is 30 m from both; (500, 500) is far from all
     assert units.weights.cardinalities.tolist() == [1, 1]  # they touch at (100, 0)
+
+
+coordinate = st.floats(0, 300)
+
+
+@given(st.lists(st.lists(st.tuples(coordinate, coordinate), min_size=2, max_size=4), min_size=1, max_size=6),
+       st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=30), st.floats(1, 80))
+@settings(max_examples=80, deadline=None)
+def test_each_point_goes_to_a_nearest_street_as_shapely_finds_it(lines, points, snap):
+    lines = np.array([shapely.LineString(line) for line in lines], dtype=object)
+    units = segment_units(np.arange(len(lines)), lines, snap_m=snap)
+    x, y = (np.array([p[k] for p in points]) for k in (0, 1))
+    chosen = units.assign(x, y)
+    distances = shapely.distance(shapely.points(x, y)[:, None], lines[None, :])
+    nearest = distances.min(axis=1)
+    np.testing.assert_array_equal(chosen >= 0, nearest <= snap)
+    reached = chosen >= 0
+    np.testing.assert_allclose(distances[reached, chosen[reached]], nearest[reached], atol=1e-7)
