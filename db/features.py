@@ -20,13 +20,18 @@ def read_features(
     bbox: Sequence[float] | None,
     limit: int,
     after: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> tuple[list[dict], int | None]:
-    """Features of a layer, ordered by id, at most ``limit``; and the id to continue after."""
-    source = table(layer.table, column("id"), column("geom"), *map(column, layer.columns))
+    """Features of a layer, ordered by id, at most ``limit``; and the id to continue after.
+
+    ``columns``: the attributes to return; by default those that name nobody.
+    """
+    columns = layer.public_columns if columns is None else tuple(columns)
+    source = table(layer.table, column("id"), column("geom"), *map(column, columns))
     query = select(
         source.c.id,
         func.ST_AsGeoJSON(source.c.geom, PRECISION).label("geometry"),
-        *(source.c[name] for name in layer.columns),
+        *(source.c[name] for name in columns),
     ).order_by(source.c.id).limit(limit + 1)
     if bbox is not None:
         envelope = func.ST_MakeEnvelope(*bbox, 4326)
@@ -41,7 +46,7 @@ def read_features(
             "type": "Feature",
             "id": row["id"],
             "geometry": json.loads(row["geometry"]),
-            "properties": {name: _jsonable(row[name]) for name in layer.columns},
+            "properties": {name: _jsonable(row[name]) for name in columns},
         }
         for row in rows
     ]

@@ -13,6 +13,9 @@ from db import models as m
 ALL_ROLES = frozenset(m.ROLES)
 # Patrol positions are officers' own movements: not for planners.
 PATROL_ROLES = frozenset({"officer", "supervisor", "admin"})
+# Who may see the fields that name people (a premises' responsible person): the police,
+# not planners, and never on a map tile.
+PERSONAL_READERS = frozenset({"officer", "supervisor", "admin"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Field:
     column: str | None = None  # the table column, when it differs from the name
     # The value of an empty cell, for columns that may not be NULL.
     default: object = None
+    personal: bool = False  # names a person: for PERSONAL_READERS only
 
     @property
     def target(self) -> str:
@@ -57,6 +61,15 @@ class Layer:
     def columns(self) -> tuple[str, ...]:
         """The table columns the API returns for this layer (besides id and geometry)."""
         return tuple(f.target for f in self.fields if f.kind != "ref") + self.extra_columns
+
+    @property
+    def public_columns(self) -> tuple[str, ...]:
+        """The columns without those that name people."""
+        personal = {f.target for f in self.fields if f.personal}
+        return tuple(c for c in self.columns if c not in personal)
+
+    def columns_for(self, role: str) -> tuple[str, ...]:
+        return self.columns if role in PERSONAL_READERS else self.public_columns
 
 
 POLYGONAL = ("Polygon", "MultiPolygon")
@@ -158,7 +171,7 @@ LAYERS: dict[str, Layer] = {
                 Field("trade", kind="choice", required=True, choices=m.TRADES),
                 Field("name"),
                 Field("licence_no", aliases=("licence", "license")),
-                Field("responsible_person"),
+                Field("responsible_person", personal=True),
                 Field("osm_id", kind="int"),
             ),
             "Special-trade premises",
@@ -171,7 +184,7 @@ LAYERS: dict[str, Layer] = {
                 Field("category", kind="choice", required=True, choices=m.HAZARD_CATEGORIES),
                 Field("quantity", kind="float"),
                 Field("unit"),
-                Field("keeper"),
+                Field("keeper", personal=True),
                 Field("storage_ok", kind="bool"),
                 Field("risk_radius_m", kind="float", required=True, aliases=("risk_radius", "radius_m")),
             ),

@@ -50,6 +50,15 @@ def test_me_names_the_beats_an_officer_has_today(client, auth, pg):
     assert client.get("/api/auth/me", headers=auth("planner")).json()["beats"] == []
 
 
+def test_only_the_police_see_who_is_responsible_for_premises(client, auth, pg):
+    pg.execute("INSERT INTO premises (trade, name, responsible_person, geom) "
+               "VALUES ('hotel', 'Hotel Test', 'Matti Meikäläinen', ST_Point(24.94, 60.17, 4326))")
+    for role, sees in (("officer", True), ("supervisor", True), ("planner", False)):
+        [feature] = client.get("/api/layers/premises", headers=auth(role)).json()["features"]
+        assert ("responsible_person" in feature["properties"]) == sees, role
+        assert feature["properties"]["name"] == "Hotel Test"
+
+
 def test_a_wrong_password_is_refused(client, users):
     response = client.post("/api/auth/token", data={"username": "planner", "password": "guess"})
     assert response.status_code == 401

@@ -47,6 +47,7 @@ def list_layers(user: CurrentUser) -> list[LayerInfo]:
 @router.get("/{layer}")
 def get_layer_features(
     layer: ReadableLayer,
+    user: CurrentUser,
     db: DbDep,
     settings: SettingsDep,
     request: Request,
@@ -59,7 +60,8 @@ def get_layer_features(
     limit = limit or settings.max_page_size
     if limit > settings.max_page_size:
         raise InvalidInput(f"limit may be at most {settings.max_page_size}")
-    features, next_after = read_features(db, layer, bbox=bbox, limit=limit, after=after)
+    features, next_after = read_features(db, layer, bbox=bbox, limit=limit, after=after,
+                                         columns=layer.columns_for(user.role))
     links = []
     if next_after is not None:
         links.append({"rel": "next", "type": "application/geo+json",
