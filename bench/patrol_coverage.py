@@ -19,15 +19,13 @@ officer waits for them.
 from __future__ import annotations
 
 import argparse
-import secrets
-import statistics
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 
 import numpy as np
 import psycopg
 import shapely
+from bench_api import median_time, supervisor_client
 from sqlalchemy import make_url
 from synth_load import bench_database
 
@@ -62,15 +60,6 @@ def prepare(libpq: str, buildings: int, fixes_per_building: float) -> None:
     with psycopg.connect(libpq) as conn, conn.transaction():
         report = rebuild_tracks(conn)
     print(f"tracks: {report.tracks:,} from {report.kept:,} clean fixes in {time.perf_counter() - started:.1f} s")
-
-
-def median_time(run: Callable[[], object], runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 def buffer_union(streets: np.ndarray, doors: np.ndarray, pieces) -> tuple[float, int]:
@@ -116,19 +105,7 @@ def run_case(conn, place, label: str, nights: Nights, runs: int, with_buffer: bo
 
 def time_api(settings, url: str, beat: str, night: date, runs: int) -> None:
     """GET the patrol gaps and the entrance audit of one beat and night, as a supervisor."""
-    from fastapi.testclient import TestClient
-
-    from api.main import create_app
-    from api.security import hash_password
-    from db.users import upsert_user
-
-    engine = get_engine(url)
-    password = secrets.token_urlsafe(12)
-    with engine.begin() as conn:
-        upsert_user(conn, username="bench", password_hash=hash_password(password), role="supervisor")
-    with TestClient(create_app(settings, engine)) as client:
-        token = client.post("/api/auth/token", data={"username": "bench", "password": password}).json()
-        headers = {"Authorization": f"Bearer {token['access_token']}"}
+    with supervisor_client(settings, url) as (client, headers):
         query = f"beat={beat}&start={night}&end={night}"
         for route in ("patrol-gaps", "unmanaged-entrances"):
             seconds, response = median_time(
