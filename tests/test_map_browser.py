@@ -1,23 +1,34 @@
-"""The map page in a real headless Chromium, against a live server and a real PostGIS."""
+"""The map page in a real headless Chromium, against a live server and a real PostGIS.
 
+The database holds the Helsinki demo area (beats HKI-01..03, officer HKI-101 on HKI-01),
+its patrol tracks built, and one user per role.
+"""
+
+import re
 import shutil
 import socket
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
-import psycopg
 import pytest
 import uvicorn
 
 from api.main import create_app
 from api.security import hash_password
+from beatbook.cli import rebuild_all_tracks
+from beatbook.generate.load import load_dataset
 from beatbook.settings import Settings
 from db.migrate import upgrade
+from db.users import upsert_user
 from tests.conftest import PASSWORD, fresh_database, libpq
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+READY = "body[data-ready=true]"
+GAP_COLOUR = "#ff0a8c"  # beatbook.js: the patrol gaps' loud colour
 
 
 def free_port() -> int:
@@ -27,19 +38,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_server(server_url):
+def live_server(server_url, demo_frames):
     url = fresh_database(server_url, "beatbook_test_map")
     upgrade(url.render_as_string(hide_password=False))
-    with psycopg.connect(libpq(url)) as conn:
-        conn.execute("INSERT INTO beat (code, name, geom) VALUES "
-                     "('T-01', 'Test beat', ST_Multi(ST_MakeEnvelope(24.94, 60.165, 24.95, 60.17, 4326)))")
-        for i, managed in enumerate([True, False, False]):
-            x = 24.942 + i * 0.002
-            conn.execute("INSERT INTO building (address, managed, geom) VALUES "
-                         "(%s, %s, ST_Multi(ST_MakeEnvelope(%s, 60.166, %s, 60.167, 4326)))",
-                         (f"Testikatu {i}", managed, x, x + 0.001))
-        conn.execute("INSERT INTO app_user (username, password_hash, role) VALUES ('officer', %s, 'officer')",
-                     (hash_password(PASSWORD),))
+    load_dataset(libpq(url), demo_frames, progress=False)
+    rebuild_all_tracks(libpq(url))
+    from sqlalchemy import create_engine, pool
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.begin() as conn:
+        hashed = hash_password(PASSWORD)
+        for role, badge in (("officer", "HKI-101"), ("supervisor", None), ("planner", None)):
+            upsert_user(conn, username=role, password_hash=hashed, role=role, officer_badge=badge,
+                        station_code="HKI")
+    engine.dispose()
     port = free_port()
     settings = Settings(database_url=libpq(url), environment="test")
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
@@ -65,33 +77,235 @@ def browser():
         browser.close()
 
 
-def test_an_officer_logs_in_and_sees_the_beat_and_its_buildings(live_server, browser, tmp_path):
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    requests = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.goto(live_server + "/")
-    page.fill("input[name=username]", "officer")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#bb-login button")
-    page.wait_for_selector("body[data-ready=true]", timeout=15_000)
-    assert page.inner_text("#bb-status") == "1 beats, 3 buildings"
+class Session:
+    """One page in its own browser context, with what it asked for and what went wrong."""
+
+    def __init__(self, browser, server: str, locale: str = "en-GB"):
+        self.server = server
+        self.page = browser.new_page(viewport={"width": 1100, "height": 750}, locale=locale)
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def log_in(self, username: str, password: str = PASSWORD) -> None:
+        self.page.goto(self.server + "/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("#bb-login button")
+
+    def wait_for_draw(self, generation: int) -> None:
+        self.page.wait_for_function(f"Number(document.body.dataset.generation) >= {generation}", timeout=20_000)
+
+    def asked(self, route: str, since: int = 0) -> list[dict[str, list[str]]]:
+        """The query parameters of each request to an API route, in order."""
+        return [parse_qs(urlsplit(u).query) for u in self.requests[since:] if urlsplit(u).path == "/api" + route]
+
+    def tiles(self, layer: str) -> list[str]:
+        return [u for u in self.requests if f"/api/tiles/{layer}/" in u]
+
+    def state(self, path: str):
+        return self.page.evaluate(f"window.beatbook.state.{path}")
+
+    def legend(self) -> str:
+        return self.page.inner_text(".bb-legend")
+
+    def overlays(self) -> list[str]:
+        return self.page.eval_on_selector_all("#bb-overlays input", "inputs => inputs.map(i => i.dataset.layer)")
+
+    def check_clean(self) -> None:
+        assert self.errors == []
+        # Offline by design: nothing but this server is asked for anything.
+        assert [u for u in self.requests if not u.startswith((self.server, "data:", "blob:"))] == []
+
+    def click_visible(self, selector: str) -> None:
+        """Click the middle of the first element of ``selector`` that is on top there."""
+        point = self.page.evaluate("""selector => {
+            for (const node of document.querySelectorAll(selector)) {
+                const box = node.getBoundingClientRect();
+                const x = box.left + box.width / 2, y = box.top + box.height / 2;
+                if (box.width > 0 && x > 60 && y > 60 && x < 780 && y < 700 && document.elementFromPoint(x, y) === node) return [x, y];
+            }
+            return null;
+        }""", selector)
+        assert point, f"nothing of {selector} is clickable"
+        self.page.mouse.click(*point)
+
+
+def test_an_officer_gets_tonights_view_of_the_beat_and_prints_its_briefing(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.log_in("officer")
+    page.wait_for_selector(READY, timeout=20_000)
     assert page.is_hidden("#bb-login")
-    assert page.locator(".bb-beat-label").inner_text() == "T-01 Test beat"
-    assert "Building without (unmanaged)" in page.inner_text(".bb-legend")
-    assert errors == []
-    # Offline by design: nothing but this server is asked for anything.
-    assert all(url.startswith(live_server) for url in requests)
-    page.screenshot(path=tmp_path / "map.png")
-    assert (tmp_path / "map.png").stat().st_size > 10_000
+    # The officer's own beat, zoomed to, with tonight's analyses.
+    assert page.input_value("#bb-beat") == "HKI-01"
+    assert page.is_hidden("#bb-view-row")  # one role, one view
+    assert page.inner_text("#bb-status").startswith("HKI-01: ")
+    [gaps] = s.asked("/analysis/patrol-gaps")
+    assert gaps["beat"] == ["HKI-01"] and gaps["window"] == ["22:00-06:00"]
+    [audit] = s.asked("/analysis/unmanaged-entrances")
+    assert audit["reason"] == ["unmanaged"]
+    [hotspots] = s.asked("/analysis/hotspots")
+    assert hotspots["cell_m"] == ["100"]
+    # The first answer chose the nights; every later request asks for the same ones.
+    start, end = page.input_value("#bb-start"), page.input_value("#bb-end")
+    assert start and end and audit["start"] == [start] and hotspots["end"] == [end]
+    # Gaps drawn in their loud colour, and counted.
+    assert s.state("counts.gapLines") > 0
+    assert page.locator(f'path[stroke="{GAP_COLOUR}"]').count() >= s.state("counts.gapLines")
+    assert s.state("counts.audit") == 20
+    legend = s.legend()
+    for words in ("Street not passed", "Entrance not passed", "Unmanaged entrances at risk", "Hot spot",
+                  "Building without (unmanaged)", "Entrance of an unmanaged building"):
+        assert words in legend
+    # Buildings and entrances come as vector tiles, not as whole layers.
+    assert s.tiles("buildings") and s.tiles("entrances")
+    assert not [u for u in s.requests if "/api/layers/buildings" in u]
+    assert page.locator(".bb-grid-buildings path").count() > 50
+    assert s.overlays()[:3] == ["gaps", "audit", "hotspots"]
+
+    # A tile's feature and an analysis' feature have popups of facts, no people.
+    s.click_visible(".bb-grid-entrances path.leaflet-interactive")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "Access control" in popup and "Building managed" in popup
+    page.click(".leaflet-popup-close-button")
+    page.wait_for_timeout(400)  # the map may still be panning to fit the popup
+    s.click_visible('path[stroke="#4a1486"]')  # an entrance of the audit
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "Households" in popup and "Living alone" in popup and "Risk" in popup
+
+    # The night briefing: the beat's map and the two top-ten lists on one printed page.
+    page.evaluate("window.print = () => { window.beatbookPrinted = true; }")
+    page.click("#bb-print")
+    page.wait_for_selector("body[data-briefing=ready]", timeout=20_000)
+    assert page.evaluate("window.beatbookPrinted") is True
+    briefing = page.locator("#bb-briefing")
+    assert "Night briefing, beat HKI-01" in briefing.inner_text()
+    tables = briefing.locator("table")
+    assert tables.count() == 2
+    assert tables.nth(0).locator("tbody tr").count() == 10  # the ten longest gaps
+    assert tables.nth(1).locator("tbody tr").count() == 10  # the ten entrances at most risk
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF")
+    assert len(pdf) > 50_000
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+    s.check_clean()
+
+
+def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.log_in("officer")
+    page.wait_for_selector(READY, timeout=20_000)
+    before = len(s.requests)
+    # The API's rule, checked before any request: hours 00-23.
+    page.fill("#bb-hours", "24:00-06:00")
+    page.click("#bb-time button")
+    assert "HH:MM-HH:MM" in page.inner_text("#bb-time-error")
+    page.fill("#bb-start", "2026-10-20")
+    page.fill("#bb-end", "2026-10-18")
+    page.fill("#bb-hours", "21:00-05:00")
+    page.click("#bb-time button")
+    assert "before the start" in page.inner_text("#bb-time-error")
+    assert not [u for u in s.requests[before:] if "/api/analysis/" in u]
+    # A window across midnight, new dates: every time-bound layer asks again, with them.
+    page.fill("#bb-start", "2026-10-18")
+    page.fill("#bb-end", "2026-10-24")
+    page.click("#bb-time button")
+    s.wait_for_draw(2)
+    assert page.inner_text("#bb-time-error") == ""
+    [gaps] = s.asked("/analysis/patrol-gaps", before)
+    [audit] = s.asked("/analysis/unmanaged-entrances", before)
+    [hotspots] = s.asked("/analysis/hotspots", before)
+    assert gaps["window"] == audit["window"] == ["21:00-05:00"] and hotspots["hours"] == ["21:00-05:00"]
+    assert gaps["start"] == audit["start"] == ["2026-10-18"]
+    assert gaps["end"] == audit["end"] == hotspots["end"] == ["2026-10-24"]
+    # A layer turned on later asks for the same period.
+    page.check('#bb-overlays input[data-layer="density"]')
+    page.wait_for_function("window.beatbook.state.counts.density !== undefined", timeout=20_000)
+    [density] = s.asked("/analysis/incident-density", before)
+    assert density["end"] == ["2026-10-24"] and density["hours"] == ["21:00-05:00"]
+    assert "Incident density" in s.legend()
+    s.check_clean()
+
+
+def test_a_supervisor_sees_incidents_per_beat_and_switches_views(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.log_in("supervisor")
+    page.wait_for_selector(READY, timeout=20_000)
+    assert page.input_value("#bb-view") == "supervisor"
+    assert page.is_hidden("#bb-beat-row") and page.is_hidden("#bb-print")
+    # One count per beat, all over the same days.
+    counted = s.asked("/analysis/incident-density")
+    assert sorted(q["beat"][0] for q in counted) == ["HKI-01", "HKI-02", "HKI-03"]
+    assert all(q["method"] == ["hex"] for q in counted)
+    assert len({(q["start"][0], q["end"][0]) for q in counted if "start" in q}) == 1
+    assert page.inner_text("#bb-status").startswith("3 beats, ")
+    legend = s.legend()
+    assert "Incidents per beat" in legend and re.search(r"0–\d+ incidents", legend)
+    assert s.tiles("incidents")
+    assert not s.asked("/analysis/patrol-gaps")
+    # The supervisor may look through a planner's eyes.
+    assert page.eval_on_selector_all("#bb-view option", "os => os.map(o => o.value)") == \
+        ["supervisor", "officer", "planner"]
+    page.select_option("#bb-view", "planner")
+    s.wait_for_draw(2)
+    assert "Cameras and fields of view" in s.legend()
+    assert "gaps" not in s.overlays()
+    assert not s.asked("/analysis/patrol-gaps")
+    s.check_clean()
+
+
+def test_a_planner_sees_cameras_and_uncovered_entrances_but_no_patrols(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.log_in("planner")
+    page.wait_for_selector(READY, timeout=20_000)
+    assert page.is_hidden("#bb-view-row")
+    assert "gaps" not in s.overlays()
+    assert s.tiles("cameras") and s.tiles("buildings")
+    assert s.state("counts.sectors") > 0  # fields of view drawn from the cameras' tiles
+    legend = s.legend()
+    assert "Entrances without cover" in legend and "Field of view" in legend
+    assert s.state("counts.audit") > 0
+    before = len(s.requests)
+    page.select_option("#bb-reason", "no_camera")
+    s.wait_for_draw(2)
+    [audit] = s.asked("/analysis/unmanaged-entrances", before)
+    assert audit["reason"] == ["no_camera"]
+    # No patrol layer is asked for, by tile or by analysis.
+    assert not s.asked("/analysis/patrol-gaps")
+    assert not [u for u in s.requests if "/api/tiles/patrol_tracks/" in u or "/api/tiles/gps_fixes/" in u]
+    # The language switch in the panel: the legend in Chinese at once.
+    page.select_option("#bb-panel select.bb-lang", "zh")
+    legend = s.legend()
+    assert "图例" in legend and "监控摄像头及视域" in legend and "Legend" not in legend
+    s.check_clean()
+
+
+def test_the_page_speaks_chinese_to_a_chinese_browser_and_switches(live_server, browser):
+    s = Session(browser, live_server, locale="zh-CN")
+    page = s.page
+    page.goto(live_server + "/")
+    assert page.inner_text("#bb-login button") == "登录"
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    s.log_in("officer")
+    page.wait_for_selector(READY, timeout=20_000)
+    assert "未巡到的街道" in s.legend() and "无物业管理的楼栋" in s.legend()
+    assert page.inner_text("#bb-status").startswith("HKI-01：")
+    page.select_option("#bb-panel select.bb-lang", "en")
+    assert "Street not passed" in s.legend()
+    assert page.inner_text("#bb-print") == "Print briefing"
+    page.select_option("#bb-panel select.bb-lang", "zh")
+    assert "图例" in s.legend() and page.inner_text("#bb-print") == "打印巡逻简报"
+    s.check_clean()
 
 
 def test_a_wrong_password_is_shown_on_the_form(live_server, browser):
-    page = browser.new_page()
-    page.goto(live_server + "/")
-    page.fill("input[name=username]", "officer")
-    page.fill("input[name=password]", "nope")
-    page.click("#bb-login button")
-    page.wait_for_function("document.querySelector('.bb-error').textContent.length > 0")
-    assert page.inner_text(".bb-error") == "wrong username or password"
+    s = Session(browser, live_server)
+    s.log_in("officer", "nope")
+    s.page.wait_for_function("document.querySelector('.bb-error').textContent.length > 0")
+    assert s.page.inner_text(".bb-error") == "wrong username or password"
+    s.check_clean()

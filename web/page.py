@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
 import folium
 from branca.element import Element, MacroElement
 from folium.template import Template
@@ -10,11 +13,22 @@ STATIC = "/static"
 
 
 class LocalMap(folium.Map):
-    """A Folium map whose Leaflet comes from this server, so the page works offline."""
+    """A Folium map whose scripts all come from this server, so the page works offline.
 
-    default_js = [("leaflet", f"{STATIC}/vendor/leaflet/leaflet.js")]
-    default_css = [("leaflet_css", f"{STATIC}/vendor/leaflet/leaflet.css"),
-                   ("beatbook_css", f"{STATIC}/beatbook.css")]
+    The order matters: Leaflet, then VectorGrid (it extends Leaflet when it loads), then
+    the dictionary, then the page's script.
+    """
+
+    default_js: ClassVar[list[tuple[str, str]]] = [
+        ("leaflet", f"{STATIC}/vendor/leaflet/leaflet.js"),
+        ("vectorgrid", f"{STATIC}/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+        ("beatbook_i18n", f"{STATIC}/i18n.js"),
+        ("beatbook_js", f"{STATIC}/beatbook.js"),
+    ]
+    default_css: ClassVar[list[tuple[str, str]]] = [
+        ("leaflet_css", f"{STATIC}/vendor/leaflet/leaflet.css"),
+        ("beatbook_css", f"{STATIC}/beatbook.css"),
+    ]
 
 
 class BeatbookLayers(MacroElement):
@@ -34,30 +48,94 @@ class BeatbookLayers(MacroElement):
         self.config = config
 
 
-def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: list[str] = ()) -> str:
-    """The HTML of the map page, centred on (lat, lon) as Leaflet takes it."""
+def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequence[str] = (),
+                   tile_min_zoom: Mapping[str, int] | None = None, tile_max_zoom: int = 18) -> str:
+    """The HTML of the map page, centred on (lat, lon) as Leaflet takes it.
+
+    ``tile_min_zoom`` gives, per layer, the first zoom at which its vector tiles hold
+    features; the page asks for no tile below it.
+    """
+    # SVG, not canvas: one canvas over the vector-tile panes would catch the clicks meant for
+    # the tiles' features.
     fmap = LocalMap(location=list(center), zoom_start=zoom, tiles=None, control_scale=True,
-                    prefer_canvas=True)
+                    max_zoom=MAX_ZOOM)
     root = fmap.get_root()
-    root.header.add_child(Element(f'<script src="{STATIC}/beatbook.js"></script>'), name="beatbook_js")
-    root.html.add_child(Element(LOGIN_FORM), name="login")
-    BeatbookLayers({"api": "/api", "basemaps": BASEMAPS, "credits": list(credits)}).add_to(fmap)
+    root.title = "Beatbook"
+    # No icon to fetch: the browser would otherwise ask for /favicon.ico and log a 404.
+    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
+    root.html.add_child(Element(PAGE_HTML), name="beatbook_ui")
+    config = {
+        "api": "/api",
+        "basemaps": BASEMAPS,
+        "credits": list(credits),
+        "tiles": {
+            "url": "/api/tiles/{layer}/{z}/{x}/{y}.mvt",
+            "minZoom": dict(tile_min_zoom or {}),
+            # Beyond this the tiles of this zoom are scaled up instead of fetched anew.
+            "maxNativeZoom": min(tile_max_zoom, MAX_ZOOM),
+        },
+    }
+    BeatbookLayers(config).add_to(fmap)
     return root.render()
 
 
+MAX_ZOOM = 19
+
 # Beatbook starts on a plain background, so it works with no internet; tiles are a choice.
+# ``datum`` says which datum a basemap's tiles are drawn in: "wgs84" needs no shift; a
+# Chinese web map (AMap/Gaode, Tencent: "gcj02"; Baidu: "bd09") would need the layers
+# shifted onto it, which the page does not do yet, so only WGS-84 basemaps are listed.
 BASEMAPS = [
-    {"name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-     "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19},
+    {"id": "osm", "name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+     "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19, "datum": "wgs84"},
 ]
 
-LOGIN_FORM = """
+# The page's fixed parts; beatbook.js fills in the words (data-i18n) and the data after login.
+# Nothing here comes from the database.
+PAGE_HTML = """
 <form id="bb-login" class="bb-panel" autocomplete="on">
-  <h1>Beatbook</h1>
-  <label>User <input name="username" autocomplete="username" required></label>
-  <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-  <button type="submit">Log in</button>
+  <h1 data-i18n="app.title">Beatbook</h1>
+  <label><span data-i18n="login.user">User</span>
+    <input name="username" autocomplete="username" required></label>
+  <label><span data-i18n="login.password">Password</span>
+    <input name="password" type="password" autocomplete="current-password" required></label>
+  <button type="submit" data-i18n="login.submit">Log in</button>
   <p class="bb-error" role="alert"></p>
+  <label class="bb-lang-row"><span data-i18n="language">Language</span>
+    <select class="bb-lang"></select></label>
 </form>
-<div id="bb-status" class="bb-panel" hidden></div>
+<div id="bb-status" class="bb-panel" role="status" aria-live="polite" hidden></div>
+<aside id="bb-panel" class="bb-panel" hidden>
+  <header class="bb-head">
+    <strong data-i18n="app.title">Beatbook</strong>
+    <span id="bb-user"></span>
+    <button id="bb-logout" type="button" data-i18n="logout">Log out</button>
+  </header>
+  <label class="bb-row"><span data-i18n="language">Language</span> <select class="bb-lang"></select></label>
+  <label class="bb-row" id="bb-view-row" hidden><span data-i18n="view">View</span>
+    <select id="bb-view"></select></label>
+  <label class="bb-row" id="bb-beat-row" hidden><span data-i18n="beat">Beat</span>
+    <select id="bb-beat"></select></label>
+  <label class="bb-row" id="bb-reason-row" hidden><span data-i18n="reason">Entrances</span>
+    <select id="bb-reason"></select></label>
+  <form id="bb-time" novalidate>
+    <fieldset>
+      <legend data-i18n="period">Period</legend>
+      <label><span data-i18n="period.start">From</span> <input id="bb-start" name="start" type="date"></label>
+      <label><span data-i18n="period.end">To</span> <input id="bb-end" name="end" type="date"></label>
+      <label><span data-i18n="period.hours">Hours</span>
+        <input id="bb-hours" name="hours" value="22:00-06:00" size="11" spellcheck="false"
+               data-i18n-title="period.hoursHint"></label>
+      <button type="submit" data-i18n="period.apply">Apply</button>
+      <p id="bb-time-error" class="bb-error" role="alert"></p>
+    </fieldset>
+  </form>
+  <fieldset id="bb-layers">
+    <legend data-i18n="layers">Layers</legend>
+    <div id="bb-basemaps"></div>
+    <div id="bb-overlays"></div>
+  </fieldset>
+  <button id="bb-print" type="button" data-i18n="print" hidden>Print briefing</button>
+</aside>
+<section id="bb-briefing" aria-label="briefing"></section>
 """

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import DbDep
-
 from db.features import data_credits, layer_extent
 from db.layers import LAYERS
+from db.tiles import MIN_ZOOM
 from web.page import build_map_page
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -23,6 +23,6 @@ def map_page(db: DbDep) -> str:
     extent = layer_extent(db, LAYERS["beats"])
     credits = data_credits(db)
     if extent is None:
-        return build_map_page(center=WORLD, zoom=2, credits=credits)
-    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), credits=credits)
-
+        return build_map_page(center=WORLD, zoom=2, credits=credits, tile_min_zoom=MIN_ZOOM)
+    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), credits=credits,
+                          tile_min_zoom=MIN_ZOOM)

@@ -1,99 +1,913 @@
-// Beatbook map: logs in against the API, then draws the beat's layers as GeoJSON.
-// Coordinates arrive as GeoJSON (lon, lat); Leaflet's L.geoJSON does the swap to (lat, lng).
+// Beatbook map: logs in against the API, asks who the user is, and draws the view of their role.
+// Large layers arrive as Mapbox vector tiles (Leaflet.VectorGrid); analyses as GeoJSON (lon, lat),
+// which L.geoJSON swaps to Leaflet's (lat, lng). Every word shown comes from i18n.js.
 window.beatbook = (function () {
-  const STYLE = {
-    beats: { color: "#1f4e9c", weight: 3, fill: false },
-    managed: { color: "#4d7f4d", weight: 1, fillColor: "#9fd39f", fillOpacity: 0.6 },
-    unmanaged: { color: "#a13c1e", weight: 1, fillColor: "#f4a582", fillOpacity: 0.7 },
-  };
-  let token = sessionStorage.getItem("beatbook-token");
+  "use strict";
+  const I = window.beatbookI18n;
+  const t = I.t;
 
-  async function api(config, path) {
-    const response = await fetch(config.api + path, { headers: { Authorization: "Bearer " + token } });
-    if (response.status === 401) { sessionStorage.removeItem("beatbook-token"); location.reload(); }
-    if (!response.ok) throw new Error((await response.json()).detail || response.statusText);
+  // The API's own rules, checked here first so a typo costs no request (geo/windows.py).
+  const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
+  const MAX_NIGHTS = 366;
+  const HOTSPOT_CELL_M = 100;
+  const OFFICER_AUDIT_TOP = 20; // entrances drawn in the officer's view; the briefing lists 10
+  const BRIEFING_TOP = 10;
+  const SECTOR_MIN_ZOOM = 15; // a 30 m sector is a few pixels below this
+  const TILE_CACHE_SIZE = 600;
+  const CHOROPLETH_PARALLEL = 4;
+  const TILES_PATIENCE_MS = 15000;
+
+  const C = {
+    beat: "#1f4e9c",
+    managed: { stroke: "#4d7f4d", fill: "#9fd39f" },
+    unmanaged: { stroke: "#a13c1e", fill: "#f4a582" },
+    entranceManaged: "#2e7d32", entranceUnmanaged: "#c62828", entranceUnknown: "#616161",
+    camera: "#1565c0", cameraOff: "#9e9e9e", sector: "#42a5f5",
+    premises: "#00897b", hazard: "#6a1b9a", hazardRadius: "#e65100",
+    incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
+    gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
+    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026",
+    classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+  };
+
+  const state = {
+    me: null, beats: null, view: null, beat: null, reason: "",
+    period: { start: "", end: "", hours: "22:00-06:00" },
+    on: {}, // view -> {layer id: shown}
+    data: {}, // analysis id -> its last answer
+    counts: {}, // what was drawn, per layer: the tests and the status read it
+    tilesLoaded: {}, // vector tiles drawn so far, per layer
+    generation: 0, // complete draws so far
+    basemap: "plain", datum: "wgs84",
+    timezone: null, // the area's, from the first analysis that names it
+  };
+  let map, config, token = sessionStorage.getItem("beatbook-token");
+  let controller = null, runs = 0;
+  const layers = {}; // id -> layer description (below)
+
+  // --- talking to the API -----------------------------------------------------------------
+
+  function authHeaders() { return { Authorization: "Bearer " + token }; }
+
+  async function api(path, params, signal) {
+    const query = params ? new URLSearchParams(
+      Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString() : "";
+    const response = await fetch(config.api + path + (query ? "?" + query : ""), { headers: authHeaders(), signal });
+    if (response.status === 401) { logout(); throw new Error(response.statusText); }
+    if (!response.ok) {
+      let detail = response.statusText;
+      try { const body = await response.json(); detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail); } catch (e) { /* not JSON */ }
+      throw new Error(detail);
+    }
     return response.json();
   }
 
-  // Follows the API's "next" links so a layer arrives whole but in bounded pages.
-  async function allFeatures(config, path) {
-    let page = await api(config, path);
-    const features = page.features;
-    let next = page.links && page.links.find((l) => l.rel === "next");
-    while (next) {
-      const url = new URL(next.href);
-      page = await api(config, url.pathname.replace(/^\/api/, "") + url.search);
-      features.push(...page.features);
-      next = page.links && page.links.find((l) => l.rel === "next");
-    }
-    return { type: "FeatureCollection", features: features };
+  function logout() {
+    sessionStorage.removeItem("beatbook-token");
+    location.reload();
   }
+
+  // --- small helpers ------------------------------------------------------------------------
 
   function escapeHtml(value) {
     return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
 
-  function popup(props, keys) {
-    return keys.filter((k) => props[k] !== null && props[k] !== undefined)
-      .map((k) => `<b>${escapeHtml(k)}</b>: ${escapeHtml(props[k])}`).join("<br>");
-  }
-
-  function addBasemaps(map, config) {
-    const bases = { "Plain (offline)": L.layerGroup().addTo(map) };
-    for (const base of config.basemaps) {
-      bases[base.name] = L.tileLayer(base.url, { attribution: base.attribution, maxZoom: base.maxZoom });
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k === "style") node.style.cssText = v;
+      else node.setAttribute(k, v);
     }
-    for (const credit of config.credits) map.attributionControl.addAttribution(escapeHtml(credit));
-    return bases;
+    for (const child of children) if (child !== null && child !== undefined) node.append(child);
+    return node;
   }
 
-  async function draw(map, config) {
+  function addDays(isoDate, days) {
+    const d = new Date(isoDate + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function daysBetween(a, b) { return Math.round((new Date(b + "T00:00:00Z") - new Date(a + "T00:00:00Z")) / 86400000); }
+
+  function formatValue(key, value) {
+    if (value === null || value === undefined || value === "") return null;
+    if (typeof value === "boolean") return I.value(value);
+    if (Array.isArray(value)) return value.map((v) => I.value(v)).join(I.lang === "zh" ? "、" : ", ");
+    if (key === "occurred_at" || key === "last_pass") {
+      // In the area's time zone (the analyses name it), which is the officers' clock.
+      const d = new Date(value);
+      return isNaN(d) ? String(value) : d.toLocaleString(I.lang === "zh" ? "zh-CN" : "en-GB",
+        { dateStyle: "medium", timeStyle: "short", timeZone: state.timezone || undefined });
+    }
+    if (key === "id" || key.endsWith("_id") || key === "rank") return String(value); // numbers that name things
+    if (typeof value === "number") return I.number(value, 2);
+    return I.value(value);
+  }
+
+  // Popups show facts about places, never about people: counts, not names or numbers.
+  function popupHtml(title, props, keys) {
+    const rows = keys.map((k) => [k, formatValue(k, props[k])]).filter(([, v]) => v !== null)
+      .map(([k, v]) => `<tr><th>${escapeHtml(t("field." + k))}</th><td>${escapeHtml(v)}</td></tr>`).join("");
+    return `<div class="bb-popup"><b>${escapeHtml(title)}</b><table>${rows}</table></div>`;
+  }
+
+  function openPopup(latlng, html) { L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(html).openOn(map); }
+
+  // --- vector tiles -------------------------------------------------------------------------
+
+  // Decoded tiles are kept by layer/z/x/y: a layer turned off and on again, or the entrances
+  // asking for the buildings under them, costs no second request. Tiles are not time-bound.
+  const tileCache = new Map();
+
+  function cachedTile(grid, coords) {
+    const key = `${grid.options.bbLayer}/${coords.z}/${coords.x}/${coords.y}`;
+    let promise = tileCache.get(key);
+    if (!promise) {
+      promise = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(grid, coords)
+        .catch(() => { tileCache.delete(key); return { layers: {} }; });
+      tileCache.set(key, promise);
+      if (tileCache.size > TILE_CACHE_SIZE) tileCache.delete(tileCache.keys().next().value);
+    }
+    return promise;
+  }
+
+  function minZoom(layer) { return (config.tiles.minZoom || {})[layer] ?? 0; }
+
+  function tileGrid(layer, options, Base) {
+    const grid = new (Base || TileGrid)(config.tiles.url.replace("{layer}", layer), Object.assign({
+      bbLayer: layer,
+      pane: "bb-tiles",
+      className: "bb-grid-" + layer,
+      interactive: true,
+      minZoom: minZoom(layer),
+      maxNativeZoom: config.tiles.maxNativeZoom,
+      fetchOptions: { headers: authHeaders() },
+    }, options));
+    return grid;
+  }
+
+  let TileGrid, EntranceGrid;
+
+  function defineGrids() {
+    TileGrid = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise(coords) { return cachedTile(this, coords); },
+    });
+    // Entrance tiles name their building; the building's tile of the same z/x/y says whether it
+    // is managed (an entrance stands on its building's outline, so both are in one tile).
+    EntranceGrid = TileGrid.extend({
+      _getVectorTilePromise(coords) {
+        const own = cachedTile(this, coords);
+        const around = coords.z >= minZoom("buildings") ? cachedTile(layers.buildings.grid, coords) : Promise.resolve({ layers: {} });
+        return Promise.all([own, around]).then(([tile, buildingTile]) => {
+          const managed = new Map();
+          for (const f of buildingTile.layers.buildings ? buildingTile.layers.buildings.features : []) managed.set(f.id, f.properties.managed);
+          for (const f of tile.layers.entrances ? tile.layers.entrances.features : []) {
+            f.properties.building_managed = managed.has(f.properties.building_id) ? managed.get(f.properties.building_id) : null;
+          }
+          return tile;
+        });
+      },
+    });
+    // Leaflet 1.9 asks a clicked circle marker for its position before firing the event; a
+    // point drawn from a tile has none, so the click's own position is used instead.
+    if (window.PointSymbolizer) window.PointSymbolizer.include({ getLatLng: undefined });
+  }
+
+  function pixelsPerMetre(zoom) {
+    const lat = map.getCenter().lat * Math.PI / 180;
+    return Math.pow(2, zoom + 8) / (40075016.686 * Math.cos(lat));
+  }
+
+  function entranceStyle(p, z) {
+    const colour = p.building_managed === true ? C.entranceManaged : p.building_managed === false ? C.entranceUnmanaged : C.entranceUnknown;
+    return { radius: z >= 17 ? 5 : 3.5, weight: 1.5, color: colour, fill: true, fillOpacity: 1,
+             fillColor: p.access_control ? colour : "#ffffff" };
+  }
+
+  function hazardStyle(p, z) {
+    const dot = { radius: 6, weight: 1.5, color: "#000", fill: true, fillColor: C.hazard, fillOpacity: 1 };
+    const r = (p.risk_radius_m || 0) * pixelsPerMetre(z);
+    if (r < 8) return dot;
+    return [{ radius: r, weight: 1.5, color: C.hazardRadius, dashArray: "6 4", fill: true, fillColor: C.hazardRadius, fillOpacity: 0.08 }, dot];
+  }
+
+  // --- camera sectors -----------------------------------------------------------------------
+
+  const sectorsByTile = new Map();
+
+  function sectorLatLngs(at, direction, fov, range) {
+    const mLat = 111320, mLng = 111320 * Math.cos(at.lat * Math.PI / 180);
+    const allRound = direction === null || direction === undefined || !isFinite(direction) || !(fov < 360);
+    const from = allRound ? 0 : direction - fov / 2, to = allRound ? 360 : direction + fov / 2;
+    const steps = Math.max(4, Math.ceil((to - from) / 10));
+    const points = allRound ? [] : [at];
+    for (let i = 0; i <= steps; i++) {
+      const a = (from + (to - from) * i / steps) * Math.PI / 180; // clockwise from north
+      points.push([at.lat + range * Math.cos(a) / mLat, at.lng + range * Math.sin(a) / mLng]);
+    }
+    return points;
+  }
+
+  function addSectors(grid, coords) {
+    if (coords.z < SECTOR_MIN_ZOOM) return;
+    const key = `${coords.z}/${coords.x}/${coords.y}`;
+    cachedTile(grid, coords).then((tile) => {
+      const source = tile.layers.cameras;
+      if (!source || !grid._map || sectorsByTile.has(key)) return;
+      const group = L.layerGroup();
+      const size = grid.getTileSize();
+      for (const f of source.features) {
+        const p = f.geometry[0] && f.geometry[0][0];
+        // Points in the tile's margin belong to the neighbouring tile.
+        if (!p || p.x < 0 || p.y < 0 || p.x >= source.extent || p.y >= source.extent || f.properties.working === false) continue;
+        const at = map.unproject([(coords.x + p.x / source.extent) * size.x, (coords.y + p.y / source.extent) * size.y], coords.z);
+        L.polygon(sectorLatLngs(at, f.properties.direction_deg, f.properties.fov_deg ?? 360, f.properties.range_m ?? 30),
+          { color: C.camera, weight: 1, opacity: 0.6, fillColor: C.sector, fillOpacity: 0.18, interactive: false, pane: "bb-sectors" }).addTo(group);
+      }
+      sectorsByTile.set(key, group);
+      layers.cameras.sectors.addLayer(group);
+      state.counts.sectors = (state.counts.sectors || 0) + group.getLayers().length;
+    });
+  }
+
+  function removeSectors(coords) {
+    const key = `${coords.z}/${coords.x}/${coords.y}`;
+    const group = sectorsByTile.get(key);
+    if (group) {
+      layers.cameras.sectors.removeLayer(group);
+      sectorsByTile.delete(key);
+      state.counts.sectors -= group.getLayers().length;
+    }
+  }
+
+  function cameraCountInView() {
+    let n = 0;
+    const bounds = map.getBounds();
+    for (const group of sectorsByTile.values()) group.eachLayer((s) => { if (bounds.intersects(s.getBounds())) n++; });
+    return n;
+  }
+
+  // --- the layers ---------------------------------------------------------------------------
+
+  // A layer: its label, its legend entries, what goes on the map, and for analyses how it loads.
+  // Legend swatches: [kind, colour or style, label key]; kinds: fill, line, dot, ring, dash.
+
+  function tileLayer(id, mvtLayer, label, legend, style, popupKeys, Base) {
+    const grid = tileGrid(mvtLayer, { vectorTileLayerStyles: { [mvtLayer]: style }, zIndex: Object.keys(layers).length }, Base);
+    grid.on("click", (e) => {
+      const props = Object.assign({}, e.layer.properties);
+      openPopup(e.latlng, popupHtml(t(label), props, popupKeys));
+    });
+    grid.on("tileload", () => { state.tilesLoaded[id] = (state.tilesLoaded[id] || 0) + 1; });
+    layers[id] = { id, label: () => t(label), legend, leaflet: grid, grid, tile: mvtLayer };
+    return layers[id];
+  }
+
+  function defineLayers() {
+    layers.beats = {
+      id: "beats", label: () => t("layer.beats"), legend: [["line", C.beat, "legend.beat"]],
+      leaflet: L.featureGroup(),
+    };
+    layers.choropleth = {
+      id: "choropleth", label: () => t("layer.choropleth"), legend: () => choroplethLegend(),
+      leaflet: L.featureGroup(), analysis: true, load: loadChoropleth, params: () => ({ ...datesAndHours() }),
+    };
+    tileLayer("buildings", "buildings", "layer.buildings",
+      [["fill", C.managed, "legend.managed"], ["fill", C.unmanaged, "legend.unmanaged"]],
+      (p) => {
+        const c = p.managed ? C.managed : C.unmanaged;
+        return { weight: 1, color: c.stroke, fill: true, fillColor: c.fill, fillOpacity: 0.65 };
+      }, ["address", "name", "use", "floors", "managed", "property_company"]);
+    tileLayer("streets", "streets", "layer.streets", [["line", C.street, "legend.street"]],
+      { weight: 1.5, color: C.street, opacity: 0.9 }, ["name", "highway", "length_m"]);
+    tileLayer("hazardous", "hazardous_sites", "layer.hazardous",
+      [["dot", C.hazard, "legend.hazard"], ["dash", C.hazardRadius, "legend.hazardRadius"]],
+      hazardStyle, ["name", "category", "quantity", "storage_ok", "risk_radius_m"]);
+    tileLayer("premises", "premises", "layer.premises", [["dot", C.premises, "legend.premises"]],
+      (p, z) => ({ radius: z >= 16 ? 5 : 3.5, weight: 1, color: "#fff", fill: true, fillColor: C.premises, fillOpacity: 1 }),
+      ["trade", "name", "licence_no"]);
+    tileLayer("incidents", "incidents", "layer.incidents",
+      [["dot", C.burglary, "legend.burglary"], ["dot", C.incident, "legend.incident"]],
+      (p) => ({ radius: 3, weight: 0.5, color: "#fff", fill: true, fillOpacity: 0.9,
+                fillColor: p.type === "burglary" ? C.burglary : C.incident }),
+      ["type", "occurred_at"]);
+    tileLayer("entrances", "entrances", "layer.entrances",
+      [["dot", C.entranceManaged, "legend.entranceManaged"], ["dot", C.entranceUnmanaged, "legend.entranceUnmanaged"],
+       ["dot", "#555", "legend.entranceGated"], ["ring", "#555", "legend.entranceOpen"]],
+      entranceStyle, ["kind", "access_control", "lit", "building_managed"], EntranceGrid);
+    const cameras = tileLayer("cameras", "cameras", "layer.cameras",
+      [["dot", C.camera, "legend.camera"], ["dot", C.cameraOff, "legend.cameraOff"], ["fill", { stroke: C.camera, fill: C.sector }, "legend.sector"]],
+      (p) => ({ radius: 3.5, weight: 1, color: "#fff", fill: true, fillOpacity: 1, fillColor: p.working === false ? C.cameraOff : C.camera }),
+      ["direction_deg", "fov_deg", "range_m", "working", "owner"]);
+    // A camera's field of view is drawn from the tile's own points: no second request.
+    cameras.sectors = L.layerGroup();
+    cameras.leaflet = L.layerGroup([cameras.grid, cameras.sectors]);
+    cameras.grid.on("tileload", (e) => addSectors(cameras.grid, e.coords));
+    cameras.grid.on("tileunload", (e) => removeSectors(e.coords));
+
+    layers.gaps = {
+      id: "gaps", label: () => t("layer.gaps"), analysis: true, load: loadGaps, leaflet: L.featureGroup(),
+      legend: [["line", C.gap, "legend.gapStreet"], ["dash", C.gap, "legend.gapFocus"], ["dot", C.gap, "legend.gapEntrance"]],
+      params: () => ({ beat: state.beat, ...nights() }),
+    };
+    layers.audit = {
+      id: "audit", label: () => t(state.view === "planner" ? "layer.auditPlanner" : "layer.auditOfficer"),
+      analysis: true, load: loadAudit, leaflet: L.featureGroup(),
+      legend: [["dot", C.audit, "legend.audit"]],
+      params: () => ({ beat: state.beat, ...nights(), reason: auditReason(), view: state.view }),
+    };
+    layers.hotspots = {
+      id: "hotspots", label: () => t("layer.hotspots"), analysis: true, load: loadHotspots, leaflet: L.featureGroup(),
+      legend: [["fill", { stroke: C.hot, fill: C.hot }, "legend.hot"], ["fill", { stroke: C.cold, fill: C.cold }, "legend.cold"]],
+      params: () => ({ beat: state.beat, ...ninetyDays() }),
+    };
+    layers.density = {
+      id: "density", label: () => t("layer.density"), analysis: true, load: loadDensity, leaflet: L.featureGroup(),
+      legend: [["fill", { stroke: C.density, fill: C.density }, "legend.density"], ["line", C.density, "legend.contour"]],
+      params: () => ({ beat: state.beat, ...ninetyDays() }),
+    };
+  }
+
+  // What each role sees: the layers it may turn on, in order, and which are on at first.
+  const VIEWS = {
+    officer: {
+      beat: true, print: true,
+      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["density", 0], ["beats", 1], ["buildings", 1],
+               ["entrances", 1], ["incidents", 0], ["cameras", 0], ["premises", 0], ["hazardous", 0], ["streets", 0]],
+    },
+    supervisor: {
+      beat: false,
+      layers: [["choropleth", 1], ["beats", 1], ["buildings", 1], ["incidents", 1], ["premises", 0],
+               ["hazardous", 0], ["entrances", 0], ["cameras", 0], ["streets", 0]],
+    },
+    planner: {
+      // No patrol layers: planners see where cover is missing, not where officers walked.
+      beat: true, reason: true,
+      layers: [["audit", 1], ["cameras", 1], ["beats", 1], ["buildings", 1], ["entrances", 1], ["hotspots", 0],
+               ["density", 0], ["hazardous", 0], ["premises", 0], ["incidents", 0], ["streets", 0]],
+    },
+  };
+  const ROLE_VIEWS = { officer: ["officer"], planner: ["planner"], supervisor: ["supervisor", "officer", "planner"],
+                       admin: ["supervisor", "officer", "planner"] };
+
+  function viewLayers() { return VIEWS[state.view].layers.map(([id]) => id); }
+  function isOn(id) { return Boolean(state.on[state.view][id]); }
+
+  // --- time ---------------------------------------------------------------------------------
+
+  function nights() { return { start: state.period.start, end: state.period.end, window: state.period.hours }; }
+  function datesAndHours() { return { start: state.period.start, end: state.period.end, hours: state.period.hours }; }
+  // Hot spots and density look back 90 days from the period's end (the API's default span).
+  function ninetyDays() { return { end: state.period.end, hours: state.period.hours }; }
+
+  // The dates the first answer used, when the user gave none: from then on every layer uses them.
+  function fillPeriod(first, last) {
+    if (state.period.start || !first || !last) return;
+    state.period.start = first;
+    state.period.end = last;
+    document.getElementById("bb-start").value = first;
+    document.getElementById("bb-end").value = last;
+  }
+
+  function fillPeriodFromRange(summary) {
+    if (summary && summary.since && summary.until) fillPeriod(summary.since.slice(0, 10), addDays(summary.until.slice(0, 10), -1));
+  }
+
+  function readPeriod() {
+    const start = document.getElementById("bb-start").value;
+    const end = document.getElementById("bb-end").value;
+    const hours = document.getElementById("bb-hours").value.trim();
+    if (!WINDOW.test(hours)) return { error: t("error.hours") };
+    if (Boolean(start) !== Boolean(end)) return { error: t("error.bothDates") };
+    if (start && end < start) return { error: t("error.dateOrder") };
+    if (start && daysBetween(start, end) >= MAX_NIGHTS) return { error: t("error.span", { days: MAX_NIGHTS }) };
+    return { start, end, hours };
+  }
+
+  // --- analyses -----------------------------------------------------------------------------
+
+  function auditReason() {
+    return state.view === "planner" ? state.reason : "unmanaged";
+  }
+
+  async function loadGaps(layer, signal) {
+    const data = await api("/analysis/patrol-gaps", { beat: state.beat, ...nights(), radius_m: 30 }, signal);
+    fillPeriod(...(data.summary.nights || []));
+    const streets = data.features.filter((f) => f.properties.feature === "street_gap")
+      .sort((a, b) => b.properties.length_m - a.properties.length_m);
+    const rank = new Map(streets.slice(0, BRIEFING_TOP).map((f, i) => [f, i + 1]));
+    const drawn = L.geoJSON(data, {
+      style: (f) => f.properties.feature === "focus_area"
+        ? { color: C.gap, weight: 3, dashArray: "6 5", fillColor: C.gap, fillOpacity: 0.08 }
+        : { color: C.gap, weight: 6, opacity: 0.9, lineCap: "round" },
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 5, color: "#fff", weight: 1.5, fillColor: C.gap, fillOpacity: 1 }),
+      onEachFeature: (f, l) => {
+        const p = f.properties;
+        const keys = p.feature === "street_gap" ? ["street_id", "length_m"]
+          : p.feature === "focus_area" ? ["kind", "name", "priority", "length_m", "covered_m", "passes"] : ["id", "passes", "last_pass"];
+        const title = t(p.feature === "street_gap" ? "legend.gapStreet" : p.feature === "focus_area" ? "legend.gapFocus" : "legend.gapEntrance");
+        l.on("click", (e) => openPopup(e.latlng, popupHtml(title, p, keys)));
+        if (rank.has(f)) l.bindTooltip(String(rank.get(f)), { permanent: true, direction: "center", className: "bb-num bb-num-gap" });
+      },
+    });
+    layer.leaflet.clearLayers().addLayer(drawn);
+    state.counts.gapLines = streets.length;
+    state.counts.gapEntrances = data.features.filter((f) => f.properties.feature === "entrance").length;
+    return { data, top: streets.slice(0, BRIEFING_TOP) };
+  }
+
+  async function loadAudit(layer, signal) {
+    const reason = auditReason();
+    const data = await api("/analysis/unmanaged-entrances", { beat: state.beat, ...nights(), reason }, signal);
+    fillPeriod(...(data.summary.nights || []));
+    let features = data.features;
+    if (state.view === "planner" && !reason) {
+      features = features.filter((f) => f.properties.reasons.some((r) => r === "no_access_control" || r === "no_camera"));
+    }
+    if (state.view === "officer") features = features.slice(0, OFFICER_AUDIT_TOP);
+    const planner = state.view === "planner";
+    const keys = ["rank", "reasons", "households", "living_alone", "burglaries_near", "risk"].concat(planner ? [] : ["passed"]);
+    const drawn = L.geoJSON({ type: "FeatureCollection", features }, {
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, {
+        radius: 4 + 1.3 * Math.sqrt(Math.max(0, f.properties.risk || 0)), color: C.audit.stroke, weight: 2.5,
+        fillColor: C.audit.fill, fillOpacity: 0.9,
+      }),
+      onEachFeature: (f, l) => {
+        l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, keys)));
+        const i = features.indexOf(f);
+        if (i < BRIEFING_TOP) l.bindTooltip("E" + (i + 1), { permanent: true, direction: "right", offset: [6, 0], className: "bb-num bb-num-entrance" });
+      },
+    });
+    layer.leaflet.clearLayers().addLayer(drawn);
+    state.counts.audit = features.length;
+    return { data, features };
+  }
+
+  async function loadHotspots(layer, signal) {
+    const data = await api("/analysis/hotspots", { beat: state.beat, ...ninetyDays(), unit: "hex", cell_m: HOTSPOT_CELL_M }, signal);
+    fillPeriodFromRange(data.summary);
+    layer.leaflet.clearLayers().addLayer(L.geoJSON(data, {
+      style: (f) => {
+        const colour = f.properties.label === "hot" ? C.hot : C.cold;
+        return { color: colour, weight: 1.5, fillColor: colour, fillOpacity: f.properties.p_adjusted < 0.01 ? 0.55 : 0.35 };
+      },
+      onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng,
+        popupHtml(t("layer.hotspots"), f.properties, ["label", "count", "rate", "z", "p_adjusted"]))),
+    }));
+    state.counts.hotspots = data.features.length;
+    return { data };
+  }
+
+  async function loadDensity(layer, signal) {
+    const data = await api("/analysis/incident-density", { beat: state.beat, ...ninetyDays(), method: "kde" }, signal);
+    fillPeriodFromRange(data.summary);
+    layer.leaflet.clearLayers();
+    if (data.image) L.imageOverlay(data.image.href, data.image.bounds, { opacity: 0.6, pane: "bb-density" }).addTo(layer.leaflet);
+    layer.leaflet.addLayer(L.geoJSON(data, {
+      style: { color: C.density, weight: 1.5, fill: false },
+      onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.density"), f.properties, ["share"]))),
+    }));
+    state.counts.density = data.features.length;
+    return { data };
+  }
+
+  // Incidents per beat: one incident-density request per beat (its summary counts them; the
+  // hexagons are made as large as allowed so the answer is a few cells). The first request
+  // fixes the dates when the user gave none, so every beat counts the same days.
+  async function loadChoropleth(layer, signal) {
+    const beats = state.beats.features;
+    const counts = new Map();
+    const ask = async (f) => {
+      const data = await api("/analysis/incident-density",
+        { beat: f.properties.code, ...datesAndHours(), method: "hex", cell_m: 5000 }, signal);
+      fillPeriodFromRange(data.summary);
+      counts.set(f.properties.code, data.summary.incidents);
+    };
+    let queue = beats.slice();
+    if (!state.period.start && queue.length) await ask(queue.shift());
+    await Promise.all(Array.from({ length: Math.min(CHOROPLETH_PARALLEL, queue.length) }, async () => {
+      while (queue.length) await ask(queue.shift());
+    }));
+    const max = Math.max(0, ...counts.values());
+    const breaks = classBreaks(max);
+    layer.breaks = breaks;
+    layer.leaflet.clearLayers().addLayer(L.geoJSON(state.beats, {
+      pane: "bb-choropleth",
+      style: (f) => ({ color: "#555", weight: 1, fillColor: C.classes[classOf(counts.get(f.properties.code) || 0, breaks)], fillOpacity: 0.6 }),
+      onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.choropleth"),
+        { code: `${f.properties.code} ${f.properties.name || ""}`.trim(), incidents: counts.get(f.properties.code) || 0 }, ["code", "incidents"]))),
+    }));
+    state.counts.choropleth = counts.size;
+    return { counts, total: [...counts.values()].reduce((a, b) => a + b, 0) };
+  }
+
+  // Five equal classes from 0 to the largest count, each at least one incident wide.
+  function classBreaks(max) {
+    const width = Math.max(1, Math.ceil((max + 1) / C.classes.length));
+    return C.classes.map((_, i) => [i * width, (i + 1) * width - 1]);
+  }
+  function classOf(n, breaks) { const i = breaks.findIndex(([, to]) => n <= to); return i < 0 ? breaks.length - 1 : i; }
+
+  function choroplethLegend() {
+    const breaks = layers.choropleth.breaks;
+    if (!breaks) return [];
+    return breaks.map(([from, to], i) => ["fill", { stroke: "#555", fill: C.classes[i] }, t("legend.classes", { from, to })]);
+  }
+
+  async function runAnalysis(id, signal) {
+    const layer = layers[id];
+    const key = JSON.stringify(layer.params());
+    const result = await layer.load(layer, signal);
+    const summary = result && result.data && result.data.summary;
+    if (summary && summary.timezone) state.timezone = summary.timezone;
+    // Stored under the parameters it answered (with the dates as filled in by the answer).
+    state.data[id] = result;
+    layer.loadedFor = JSON.stringify(layer.params());
+    layer.askedFor = key;
+    return result;
+  }
+
+  function isStale(id) { return layers[id].loadedFor !== JSON.stringify(layers[id].params()); }
+
+  // --- drawing a view -----------------------------------------------------------------------
+
+  async function refresh() {
+    const run = ++runs;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const signal = controller.signal;
+    document.body.dataset.busy = "true";
+    setStatus(t("status.loading"));
+    try {
+      // With no beats there is nothing to analyse: the view is the (empty) map.
+      const analyses = state.beats.features.length ? viewLayers().filter((id) => layers[id].analysis && isOn(id)) : [];
+      let rest = analyses;
+      // Without dates, the first answer chooses them; the others then ask for the same ones.
+      if (!state.period.start && analyses.length) { await runAnalysis(analyses[0], signal); rest = analyses.slice(1); }
+      await Promise.all(rest.map((id) => runAnalysis(id, signal)));
+      if (run !== runs) return;
+      await tilesSettled();
+      if (run !== runs) return;
+      state.generation += 1;
+      document.body.dataset.generation = String(state.generation);
+      document.body.dataset.busy = "false";
+      renderLegend();
+      renderStatus();
+      // The first complete view: the tests and the benchmarks wait for this.
+      document.body.dataset.ready = "true";
+    } catch (error) {
+      if (error.name === "AbortError" || run !== runs) return;
+      document.body.dataset.busy = "false";
+      setStatus(t("status.failed", { message: error.message }));
+    }
+  }
+
+  // Resolves when every vector-tile layer on the map has its visible tiles drawn (or, should a
+  // tile never answer, after TILES_PATIENCE_MS: the view is then as complete as it gets).
+  function tilesSettled() {
+    const grids = Object.values(layers).filter((l) => l.grid && map.hasLayer(l.grid)).map((l) => l.grid);
+    const drawn = new Promise((resolve) => L.Util.requestAnimFrame(resolve)).then(() => Promise.all(grids.map((grid) =>
+      new Promise((resolve) => {
+        if (!grid._map || grid._noTilesToLoad()) resolve();
+        else grid.once("load", resolve);
+      }))));
+    return Promise.race([drawn, new Promise((resolve) => setTimeout(resolve, TILES_PATIENCE_MS))]);
+  }
+
+  function setView(view) {
+    state.view = view;
+    if (!state.on[view]) state.on[view] = Object.fromEntries(VIEWS[view].layers.map(([id, on]) => [id, Boolean(on)]));
+    for (const layer of Object.values(layers)) map.removeLayer(layer.leaflet);
+    if (VIEWS[view].beat && !state.beat) state.beat = defaultBeat();
+    document.getElementById("bb-beat-row").hidden = !VIEWS[view].beat;
+    document.getElementById("bb-reason-row").hidden = !VIEWS[view].reason;
+    document.getElementById("bb-print").hidden = !VIEWS[view].print;
+    document.getElementById("bb-view").value = view;
+    document.body.dataset.view = view;
+    drawBeats();
+    renderLayerControl();
+    // Move first, then add the layers: no tiles are fetched for the view being left.
+    fit();
+    for (const id of viewLayers()) if (isOn(id)) layers[id].leaflet.addTo(map);
+  }
+
+  function defaultBeat() {
+    const codes = state.beats.features.map((f) => f.properties.code);
+    const mine = (state.me.beats || []).find((c) => codes.includes(c));
+    return mine || codes[0] || null;
+  }
+
+  function beatFeature(code) { return state.beats.features.find((f) => f.properties.code === code); }
+
+  function fit(options) {
+    const panel = document.getElementById("bb-panel");
+    const pad = Object.assign({ paddingTopLeft: [50, 50], paddingBottomRight: [(panel.offsetWidth || 0) + 20, 20], animate: false }, options);
+    const beat = VIEWS[state.view].beat && beatFeature(state.beat);
+    const target = beat ? L.geoJSON(beat) : layers.beats.leaflet;
+    const bounds = target.getBounds();
+    if (bounds.isValid()) map.fitBounds(bounds, pad);
+  }
+
+  function drawBeats() {
+    const group = layers.beats.leaflet.clearLayers();
+    const focus = VIEWS[state.view].beat ? state.beat : null;
+    group.addLayer(L.geoJSON(state.beats, {
+      style: (f) => ({ color: C.beat, fill: false, weight: f.properties.code === focus ? 4 : 2,
+                       dashArray: focus && f.properties.code !== focus ? "6 6" : null, interactive: false }),
+      onEachFeature: (f, l) => l.bindTooltip(escapeHtml(`${f.properties.code} ${f.properties.name || ""}`.trim()),
+        { permanent: true, direction: "center", className: "bb-beat-label" }),
+    }));
+  }
+
+  // --- the panel: words, layer control, legend, status --------------------------------------
+
+  function translatePage() {
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+    document.title = t("app.title");
+    document.getElementById("bb-hours").placeholder = "22:00-06:00";
+    for (const id of ["bb-start", "bb-end"]) document.getElementById(id).title = t("period.latest");
+    for (const select of document.querySelectorAll("select.bb-lang")) {
+      select.replaceChildren(...I.LANGUAGES.map((l) => el("option", { value: l, text: I.NAMES[l] })));
+      select.value = I.lang;
+    }
+  }
+
+  function renderPanel() {
+    const me = state.me;
+    document.getElementById("bb-user").textContent = `${me.username} (${t("role." + me.role)})`;
+    const views = ROLE_VIEWS[me.role] || ["officer"];
+    const viewSelect = document.getElementById("bb-view");
+    viewSelect.replaceChildren(...views.map((v) => el("option", { value: v, text: t("view." + v) })));
+    viewSelect.value = state.view;
+    document.getElementById("bb-view-row").hidden = views.length < 2;
+    const beatSelect = document.getElementById("bb-beat");
+    const mine = new Set(me.beats || []);
+    const codes = state.beats.features.map((f) => f.properties);
+    codes.sort((a, b) => (mine.has(b.code) - mine.has(a.code)) || a.code.localeCompare(b.code));
+    beatSelect.replaceChildren(...codes.map((p) => el("option", { value: p.code, text: `${p.code} ${p.name || ""}`.trim() })));
+    beatSelect.value = state.beat || "";
+    const reasonSelect = document.getElementById("bb-reason");
+    reasonSelect.replaceChildren(...[["", "reason.any"], ["no_access_control", "reason.no_access_control"], ["no_camera", "reason.no_camera"]]
+      .map(([v, k]) => el("option", { value: v, text: t(k) })));
+    reasonSelect.value = state.reason;
+    renderLayerControl();
+  }
+
+  function renderLayerControl() {
+    const bases = [["plain", t("basemap.plain")]].concat(config.basemaps.map((b) => [b.id, b.name]));
+    document.getElementById("bb-basemaps").replaceChildren(el("div", { class: "bb-sub", text: t("basemap") }),
+      ...bases.map(([id, name]) => {
+        const input = el("input", { type: "radio", name: "bb-basemap", value: id, "data-basemap": id });
+        input.checked = state.basemap === id;
+        return el("label", { class: "bb-check" }, input, " ", name);
+      }));
+    document.getElementById("bb-overlays").replaceChildren(...viewLayers().map((id) => {
+      const input = el("input", { type: "checkbox", "data-layer": id });
+      input.checked = isOn(id);
+      return el("label", { class: "bb-check" }, input, " ", layers[id].label());
+    }));
+  }
+
+  function swatch(kind, colour) {
+    const stroke = typeof colour === "string" ? colour : colour.stroke;
+    const fill = typeof colour === "string" ? colour : colour.fill;
+    const styles = {
+      fill: `background:${fill};border:1px solid ${stroke}`,
+      line: `background:${stroke};height:4px;vertical-align:3px`,
+      dash: `border-top:3px dashed ${stroke};height:0;vertical-align:4px`,
+      dot: `background:${fill};border:2px solid ${stroke === fill ? "#fff" : stroke};border-radius:50%`,
+      ring: `background:#fff;border:2px solid ${stroke};border-radius:50%`,
+    };
+    return el("i", { class: "bb-swatch", style: styles[kind] });
+  }
+
+  let legendControl;
+
+  function renderLegend() {
+    if (!legendControl) return;
+    const box = legendControl.getContainer();
+    const blocks = [el("div", { class: "bb-legend-title", text: t("legend") })];
+    for (const id of viewLayers()) {
+      if (!isOn(id)) continue;
+      const layer = layers[id];
+      const entries = typeof layer.legend === "function" ? layer.legend() : layer.legend;
+      const hidden = layer.grid && map.getZoom() < layer.grid.options.minZoom;
+      const block = el("div", { class: "bb-legend-layer", "data-layer": id },
+        el("div", { class: "bb-legend-name", text: layer.label() + (hidden ? " " + t("legend.zoomIn") : "") }));
+      for (const [kind, colour, label] of entries) {
+        block.append(el("div", { class: "bb-legend-item" }, swatch(kind, colour), I.STRINGS[label] ? t(label) : label));
+      }
+      blocks.push(block);
+    }
+    box.replaceChildren(...blocks);
+  }
+
+  function setStatus(text) {
     const status = document.getElementById("bb-status");
     status.hidden = false;
-    status.textContent = "Loading…";
-    const beats = await api(config, "/beats");
-    const beatLayer = L.geoJSON(beats, {
-      style: STYLE.beats,
-      onEachFeature: (f, layer) => layer.bindTooltip(escapeHtml(f.properties.code + " " + (f.properties.name || "")), { permanent: true, direction: "center", className: "bb-beat-label" }),
-    }).addTo(map);
-    if (beats.features.length) map.fitBounds(beatLayer.getBounds());
-    const box = map.getBounds();
-    const bbox = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(",");
-    const buildings = await allFeatures(config, `/layers/buildings?limit=1000&bbox=${bbox}`);
-    const buildingLayer = L.geoJSON(buildings, {
-      style: (f) => (f.properties.managed ? STYLE.managed : STYLE.unmanaged),
-      onEachFeature: (f, layer) => layer.bindPopup(popup(f.properties, ["address", "floors", "use", "managed", "property_company"])),
-    }).addTo(map);
-    L.control.layers(addBasemaps(map, config), { Beats: beatLayer, Buildings: buildingLayer }, { collapsed: false }).addTo(map);
-    const legend = L.control({ position: "bottomright" });
-    legend.onAdd = () => {
-      const div = L.DomUtil.create("div", "bb-panel bb-legend");
-      div.style.position = "static";
-      div.innerHTML = `<i style="border:2px solid ${STYLE.beats.color}"></i>Beat<br>` +
-        `<i style="background:${STYLE.managed.fillColor}"></i>Building with property management<br>` +
-        `<i style="background:${STYLE.unmanaged.fillColor}"></i>Building without (unmanaged)`;
-      return div;
-    };
-    legend.addTo(map);
-    status.textContent = `${beats.features.length} beats, ${buildings.features.length} buildings`;
-    document.body.dataset.ready = "true";
+    status.textContent = text;
   }
 
-  function start(map, config) {
+  function renderStatus() {
+    const d = state.data;
+    if (state.view === "officer") {
+      const gaps = isOn("gaps") && d.gaps ? d.gaps.data : null;
+      const km = gaps ? gaps.features.filter((f) => f.properties.feature === "street_gap").reduce((s, f) => s + f.properties.length_m, 0) / 1000 : 0;
+      setStatus(t("status.officer", {
+        beat: state.beat, gaps: gaps ? state.counts.gapLines : "–", km: I.number(km, 1, true),
+        doors: gaps ? gaps.summary.entrances_unpassed : "–",
+        hot: isOn("hotspots") && d.hotspots ? d.hotspots.data.summary.hot : "–",
+      }));
+    } else if (state.view === "supervisor") {
+      const c = isOn("choropleth") && d.choropleth;
+      setStatus(t("status.supervisor", { beats: state.beats.features.length, incidents: c ? c.total : "–",
+                                        start: state.period.start || "–", end: state.period.end || "–" }));
+    } else {
+      setStatus(t("status.planner", { beat: state.beat, entrances: isOn("audit") && d.audit ? d.audit.features.length : "–",
+                                     cameras: isOn("cameras") && map.getZoom() >= SECTOR_MIN_ZOOM ? cameraCountInView() : "–" }));
+    }
+  }
+
+  function setLanguage(lang) {
+    I.set(lang, true);
+    translatePage();
+    if (state.me) {
+      renderPanel();
+      renderLegend();
+      if (state.generation) renderStatus();
+      map.closePopup();
+    }
+  }
+
+  // --- the night briefing -------------------------------------------------------------------
+
+  function table(keys, rows) {
+    return el("table", { class: "bb-brief-table" },
+      el("thead", {}, el("tr", {}, ...keys.map((k) => el("th", { text: t("field." + k) })))),
+      el("tbody", {}, ...(rows.length ? rows : [[t("briefing.none")]]).map((cells) => el("tr", {}, ...cells.map((c) => el("td", { text: c }))))));
+  }
+
+  // The briefing: a head above the map, then the ten longest gaps and the ten entrances at
+  // greatest risk (numbered as on the map), then the legend. Counts only, no people.
+  function buildBriefing() {
+    const box = document.getElementById("bb-briefing");
+    const gaps = state.data.gaps, audit = state.data.audit;
+    const summary = gaps ? gaps.data.summary : {};
+    const gapRows = (gaps ? gaps.top : []).map((f, i) => [String(i + 1), String(f.properties.street_id), I.number(f.properties.length_m, 0)]);
+    const doorRows = (audit ? audit.features.slice(0, BRIEFING_TOP) : []).map((f, i) => {
+      const p = f.properties;
+      return ["E" + (i + 1), String(p.id), formatValue("reasons", p.reasons), String(p.households), String(p.living_alone),
+              String(p.burglaries_near), I.number(p.risk, 1), t(p.passed ? "value.passed" : "value.notPassed")];
+    });
+    const legend = el("div", { class: "bb-brief-legend" });
+    if (legendControl) for (const node of legendControl.getContainer().querySelectorAll(".bb-legend-layer")) legend.append(node.cloneNode(true));
+    box.replaceChildren(
+      el("header", { class: "bb-brief-head" },
+        el("h1", { text: t("briefing.title", { beat: state.beat }) }),
+        el("p", { text: t("briefing.period", { start: state.period.start, end: state.period.end, hours: state.period.hours }) + " " +
+          t("briefing.summary", { share: summary.covered_share !== undefined ? I.number(summary.covered_share * 100, 1) + "%" : "–",
+                                  doors: summary.entrances_unpassed ?? "–" }) })),
+      el("div", { class: "bb-brief-columns" },
+        el("section", {}, el("h2", { text: t("briefing.gaps") }), table(["rank", "street_id", "length_m"], gapRows)),
+        el("section", {}, el("h2", { text: t("briefing.entrances") }),
+          table(["rank", "id", "reasons", "households", "living_alone", "burglaries_near", "risk", "passed"], doorRows))),
+      legend,
+    );
+  }
+
+  // Lays the page out as one printed sheet (map of the beat above, the lists below), waits for
+  // the tiles of that layout, then prints. The layout stays until the print dialog closes.
+  async function prepareBriefing() {
+    buildBriefing();
+    document.body.classList.add("bb-printing");
+    map.invalidateSize({ pan: false });
+    fit({ paddingTopLeft: [10, 10], paddingBottomRight: [10, 10] });
+    await tilesSettled();
+    document.body.dataset.briefing = "ready";
+  }
+
+  async function printBriefing() {
+    await prepareBriefing();
+    window.print();
+  }
+
+  function endBriefing() {
+    if (!document.body.classList.contains("bb-printing")) return;
+    document.body.classList.remove("bb-printing");
+    delete document.body.dataset.briefing;
+    map.invalidateSize({ pan: false });
+    fit();
+  }
+
+  // --- wiring -------------------------------------------------------------------------------
+
+  // Every layer is drawn in WGS-84. A basemap drawn in another datum (a Chinese web map in
+  // GCJ-02 or BD-09) would need the layers shifted onto it; state.datum says which one is shown,
+  // for that shift to hook into. The configured basemaps are all WGS-84 for now.
+  function setBasemap(id) {
+    state.basemap = id;
+    const base = config.basemaps.find((b) => b.id === id);
+    state.datum = base ? base.datum || "wgs84" : "wgs84";
+    document.body.dataset.datum = state.datum;
+    for (const layer of Object.values(basemaps)) map.removeLayer(layer);
+    if (basemaps[id]) basemaps[id].addTo(map);
+  }
+
+  const basemaps = {};
+
+  function wirePanel() {
+    document.getElementById("bb-logout").addEventListener("click", logout);
+    document.getElementById("bb-view").addEventListener("change", (e) => { setView(e.target.value); refresh(); });
+    document.getElementById("bb-beat").addEventListener("change", (e) => {
+      state.beat = e.target.value;
+      drawBeats();
+      fit();
+      refresh();
+    });
+    document.getElementById("bb-reason").addEventListener("change", (e) => { state.reason = e.target.value; refresh(); });
+    document.getElementById("bb-time").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const period = readPeriod();
+      document.getElementById("bb-time-error").textContent = period.error || "";
+      if (period.error) return;
+      state.period = period;
+      refresh();
+    });
+    document.getElementById("bb-basemaps").addEventListener("change", (e) => { if (e.target.dataset.basemap) setBasemap(e.target.dataset.basemap); });
+    document.getElementById("bb-overlays").addEventListener("change", (e) => {
+      const id = e.target.dataset.layer;
+      if (!id) return;
+      state.on[state.view][id] = e.target.checked;
+      if (e.target.checked) {
+        layers[id].leaflet.addTo(map);
+        if (layers[id].analysis && isStale(id)) {
+          runAnalysis(id, controller ? controller.signal : undefined).then(() => { renderLegend(); renderStatus(); })
+            .catch((error) => { if (error.name !== "AbortError") setStatus(t("status.failed", { message: error.message })); });
+        }
+      } else {
+        map.removeLayer(layers[id].leaflet);
+      }
+      renderLegend();
+      if (state.generation) renderStatus();
+    });
+    document.getElementById("bb-print").addEventListener("click", () => { printBriefing(); });
+    window.addEventListener("afterprint", endBriefing);
+    map.on("zoomend", () => renderLegend());
+  }
+
+  async function draw() {
+    setStatus(t("status.loading"));
+    const [me, beats] = await Promise.all([api("/auth/me"), api("/beats")]);
+    state.me = me;
+    state.beats = beats;
+    for (const base of config.basemaps) {
+      basemaps[base.id] = L.tileLayer(base.url, { attribution: base.attribution, maxZoom: base.maxZoom });
+    }
+    for (const credit of config.credits) map.attributionControl.addAttribution(escapeHtml(credit));
+    for (const [name, z] of [["bb-choropleth", 250], ["bb-density", 260], ["bb-tiles", 300], ["bb-sectors", 350]]) {
+      map.createPane(name).style.zIndex = z;
+    }
+    defineGrids();
+    defineLayers();
+    legendControl = L.control({ position: "bottomleft" });
+    legendControl.onAdd = () => L.DomUtil.create("div", "bb-panel bb-legend");
+    legendControl.addTo(map);
+    L.DomEvent.disableScrollPropagation(legendControl.getContainer());
+    document.getElementById("bb-panel").hidden = false;
+    const view = (ROLE_VIEWS[me.role] || ["officer"])[0];
+    setView(view);
+    renderPanel();
+    wirePanel();
+    await refresh();
+  }
+
+  function start(leafletMap, pageConfig) {
+    map = leafletMap;
+    config = pageConfig;
+    I.set(I.preferred(), false);
+    translatePage();
+    for (const select of document.querySelectorAll("select.bb-lang")) {
+      select.addEventListener("change", (e) => setLanguage(e.target.value));
+    }
     const form = document.getElementById("bb-login");
     const fail = (error) => { form.hidden = false; form.querySelector(".bb-error").textContent = error.message; };
-    if (token) { form.hidden = true; draw(map, config).catch(fail); }
+    if (token) { form.hidden = true; draw().catch(fail); }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const response = await fetch(config.api + "/auth/token", { method: "POST", body: new URLSearchParams(new FormData(form)) });
       const body = await response.json();
-      if (!response.ok) { fail(new Error(body.detail)); return; }
+      if (!response.ok) { fail(new Error(response.status === 401 ? t("login.failed") : body.detail)); return; }
       token = body.access_token;
       sessionStorage.setItem("beatbook-token", token);
       form.hidden = true;
-      draw(map, config).catch(fail);
+      draw().catch(fail);
     });
   }
 
-  return { start: start };
+  return { start, state, refresh, prepareBriefing, printBriefing, endBriefing, layers };
 })();
