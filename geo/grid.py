@@ -138,6 +138,10 @@ def _pairs(xmin, ymin, xmax, ymax, x0, y0, cell, nx, ny, start, members, live, q
     return n
 
 
+# What the walk over points and segments gathers.
+_ALL, _FIRST, _NEAREST = 0, 1, 2
+
+
 def points_near_segments(grid: BoxGrid, x0, y0, x1, y1, radius: float, *,
                          first_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (point i, segment j) with the point within ``radius`` of the segment from
@@ -147,19 +151,35 @@ def points_near_segments(grid: BoxGrid, x0, y0, x1, y1, radius: float, *,
     plus ``2 * radius``. With ``first_only`` each point is reported for one segment only
     and then left alone: whether a point was reached at all, found in one pass.
     """
-    segments = [np.ascontiguousarray(a, dtype=np.float64) for a in (x0, y0, x1, y1)]
-    return _collect(lambda *out: _points_near_segments(
-        grid.xmin, grid.ymin, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, grid.start, grid.members.copy(),
-        *segments, float(radius), first_only, *out),
-        # With first_only, at most one pair per point.
-        len(grid.xmin) if first_only else 4 * len(segments[0]) + 16, (np.int64, np.int64, np.float64))
+    return _collect(lambda *out: _walk(grid, (x0, y0, x1, y1), radius, _FIRST if first_only else _ALL, out),
+                    # With first_only, at most one pair per point.
+                    len(grid.xmin) if first_only else 4 * len(x0) + 16, (np.int64, np.int64, np.float64))
+
+
+def nearest_segments(grid: BoxGrid, x0, y0, x1, y1, radius: float) -> np.ndarray:
+    """For each point of ``grid`` (as in ``points_near_segments``), the nearest segment within
+    ``radius``, or -1; of segments equally near, the first."""
+    nearest = np.full(len(grid.xmin), -1, np.int64)
+    no_pairs = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+    _walk(grid, (x0, y0, x1, y1), radius, _NEAREST, no_pairs, nearest, np.full(len(grid.xmin), np.inf))
+    return nearest
+
+
+def _walk(grid: BoxGrid, segments, radius: float, mode: int, out, nearest=None, nearest_d2=None) -> int:
+    segments = [np.ascontiguousarray(a, dtype=np.float64) for a in segments]
+    if nearest is None:
+        nearest, nearest_d2 = np.empty(0, np.int64), np.empty(0, np.float64)
+    return _points_near_segments(grid.xmin, grid.ymin, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, grid.start,
+                                 grid.members.copy(), *segments, float(radius), mode, *out, nearest, nearest_d2)
 
 
 @numba.njit(cache=True)
-def _points_near_segments(px, py, gx, gy, cell, nx, ny, start, members, ax, ay, bx, by, radius, first_only,
-                          out_i, out_j, out_u):
-    # With first_only, cell c's points still to reach are members[start[c]:end[c]]; a point
-    # reached is swapped past the end, so it is never visited again.
+def _points_near_segments(px, py, gx, gy, cell, nx, ny, start, members, ax, ay, bx, by, radius, mode,
+                          out_i, out_j, out_u, nearest, nearest_d2):
+    # _ALL and _FIRST fill out_* as far as they have room and return how many pairs there
+    # are; _NEAREST keeps each point's nearest segment in nearest and nearest_d2. With
+    # _FIRST, cell c's points still to reach are members[start[c]:end[c]]; a point reached
+    # is swapped past the end, so it is never visited again.
     end = start[1:].copy()
     n = 0
     for j in range(len(ax)):
@@ -177,13 +197,19 @@ def _points_near_segments(px, py, gx, gy, cell, nx, ny, start, members, ax, ay, 
                     if span2 > 0:
                         u = min(max(((px[i] - ax[j]) * vx + (py[i] - ay[j]) * vy) / span2, 0.0), 1.0)
                     dx, dy = ax[j] + u * vx - px[i], ay[j] + u * vy - py[i]
-                    if dx * dx + dy * dy > radius * radius:
+                    d2 = dx * dx + dy * dy
+                    if d2 > radius * radius:
+                        k += 1
+                        continue
+                    if mode == 2:
+                        if d2 < nearest_d2[i]:
+                            nearest_d2[i], nearest[i] = d2, j
                         k += 1
                         continue
                     if n < len(out_i):
                         out_i[n], out_j[n], out_u[n] = i, j, u
                     n += 1
-                    if first_only:
+                    if mode == 1:
                         end[c] -= 1
                         members[k], members[end[c]] = members[end[c]], i
                     else:

@@ -15,7 +15,7 @@ import shapely
 from libpysal.graph import Graph
 
 from geo.coverage import line_pieces
-from geo.grid import BoxGrid, points_near_segments
+from geo.grid import BoxGrid, nearest_segments
 from geo.hexgrid import (
     SQRT3,
     hex_count_estimate,
@@ -110,14 +110,10 @@ def segment_units(ids: np.ndarray, lines: np.ndarray, *, snap_m: float, min_leng
         unit = np.full(len(x), -1, dtype=np.int64)
         if not len(x) or not len(pieces):
             return unit
-        # Every (point, street piece) within reach, then the nearest piece of each point.
         grid = BoxGrid.of(x, y, x, y, cell=2 * snap_m + pieces.typical_size())
-        i, j, u = points_near_segments(grid, pieces.x0, pieces.y0, pieces.x1, pieces.y1, snap_m)
-        distance = np.hypot(pieces.x0[j] + u * (pieces.x1[j] - pieces.x0[j]) - x[i],
-                            pieces.y0[j] + u * (pieces.y1[j] - pieces.y0[j]) - y[i])
-        order = np.lexsort((j, distance, i))
-        nearest = order[np.r_[True, i[order][1:] != i[order][:-1]]] if len(order) else order
-        unit[i[nearest]] = pieces.owner[j[nearest]]
+        nearest = nearest_segments(grid, pieces.x0, pieces.y0, pieces.x1, pieces.y1, snap_m)
+        reached = nearest >= 0
+        unit[reached] = pieces.owner[nearest[reached]]
         return unit
 
     return Units("segment", np.asarray(ids), lines, contiguity_weights(lines), assign)

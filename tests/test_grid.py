@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from geo.grid import MAX_CELLS, BoxGrid, points_near_segments
+from geo.grid import MAX_CELLS, BoxGrid, nearest_segments, points_near_segments
 
 coordinate = st.floats(-500, 500, allow_nan=False)
 
@@ -81,6 +81,11 @@ def test_points_near_segments_are_those_within_the_radius(points, segments, radi
     np.testing.assert_allclose(closest, distances(px, py, ax, ay, bx, by)[i, j], atol=1e-6)
     first, _, _ = points_near_segments(grid, ax, ay, bx, by, radius, first_only=True)
     assert sorted(first.tolist()) == np.flatnonzero(near.any(axis=1)).tolist()
+    nearest = nearest_segments(grid, ax, ay, bx, by, radius)
+    np.testing.assert_array_equal(nearest >= 0, near.any(axis=1))
+    reached = np.flatnonzero(nearest >= 0)
+    all_d = distances(px, py, ax, ay, bx, by)
+    np.testing.assert_allclose(all_d[reached, nearest[reached]], all_d[reached].min(axis=1), atol=1e-6)
 
 
 def test_many_pairs_per_segment_all_come_back():
