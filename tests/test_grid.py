@@ -84,8 +84,9 @@ def test_points_near_segments_are_those_within_the_radius(points, segments, radi
     nearest = nearest_segments(grid, ax, ay, bx, by, radius)
     np.testing.assert_array_equal(nearest >= 0, near.any(axis=1))
     reached = np.flatnonzero(nearest >= 0)
-    all_d = distances(px, py, ax, ay, bx, by)
-    np.testing.assert_allclose(all_d[reached, nearest[reached]], all_d[reached].min(axis=1), atol=1e-6)
+    if len(reached):
+        all_d = distances(px, py, ax, ay, bx, by)[reached]
+        np.testing.assert_allclose(all_d[np.arange(len(reached)), nearest[reached]], all_d.min(axis=1), atol=1e-6)
 
 
 def test_many_pairs_per_segment_all_come_back():
