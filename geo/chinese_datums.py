@@ -18,12 +18,12 @@ import shapely
 _A = 6378245.0
 _EE = 0.00669342162296594323
 # Outside this box GCJ-02 equals WGS-84.
-_CHINA = (72.004, 0.8293, 137.8347, 55.8271)
+CHINA_BOX = (72.004, 0.8293, 137.8347, 55.8271)
 _BD_SHIFT = np.pi * 3000.0 / 180.0
 
 
 def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    return (lon >= _CHINA[0]) & (lon <= _CHINA[2]) & (lat >= _CHINA[1]) & (lat <= _CHINA[3])
+    return (lon >= CHINA_BOX[0]) & (lon <= CHINA_BOX[2]) & (lat >= CHINA_BOX[1]) & (lat <= CHINA_BOX[3])
 
 
 def _offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,17 +4,21 @@ import math
 from datetime import date, datetime
 
 import mapbox_vector_tile
+import numpy as np
 import pytest
+import shapely
 from pyproj import Geod, Transformer
 from sqlalchemy import text
 
 from beatbook.generate.load import load_dataset
 from db.layers import LAYERS
-from db.tiles import EXTENT, MARGIN, MIN_ZOOM
+from db.tiles import _SHIFT_LAT, _SHIFT_LON, _SLOPE_LAT, _SLOPE_LON, EXTENT, MARGIN, MIN_ZOOM
+from geo.chinese_datums import gcj02_to_wgs84, wgs84_to_gcj02
 
 MVT = "application/vnd.mapbox-vector-tile"
 HALF_WORLD = 20_037_508.342789244  # half the side of the Web Mercator square, in metres
 TO_LONLAT = Transformer.from_crs(3857, 4326, always_xy=True)
+TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 GEOD = Geod(ellps="WGS84")
 # Fields that hold people's names, identity numbers (even hashed or cut) or phone numbers.
 PERSONAL = {"responsible_person", "keeper", "name_of_person", "id_hash", "id_last4", "id_number",
@@ -214,3 +218,151 @@ def test_a_tile_needs_a_valid_token(client, users):
         response = fetch(client, headers, "buildings", 14, 0, 0)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_tile_of_the_last_column_holds_its_features(client, officer, conn):
+    # Its buffer crosses 180 E, and the box of rows must not wrap round to the Americas.
+    conn.execute(text("INSERT INTO station (code, name, geom) "
+                      "VALUES ('SZ', 'Futian', ST_Point(114.0579, 22.5431, 4326))"))
+    for z in (1, 2):
+        x, y = tile_at(114.0579, 22.5431, z)
+        assert x == 2**z - 1
+        for datum in ("wgs84", "gcj02"):
+            response = client.get(f"/api/tiles/stations/{z}/{x}/{y}.mvt?datum={datum}", headers=officer)
+            assert [f["properties"]["code"] for f in features(response.content, "stations")] == ["SZ"]
+
+
+# --- Over a Chinese web map: datum=gcj02 -----------------------------------------------
+
+FUTIAN = (114.0579, 22.5431)  # the middle of Futian, Shenzhen (WGS-84 lon, lat)
+# Where points are put, in tile units of the GCJ-02 tile (x east, y south): the corners and
+# the middle, and 40 units into the buffer past each edge; the last lies beyond the buffer.
+TARGETS = ((2048, 2048), (3, 4), (4093, 4092), (-40, 1500), (4136, 2600), (700, -40), (3300, 4136))
+BEYOND_THE_BUFFER = (4096 + 100, 1000)
+
+
+def gcj02_tile_at(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The tile at zoom z that a GCJ-02 basemap draws WGS-84 point (lon, lat) in."""
+    [(gcj_lon, gcj_lat)] = wgs84_to_gcj02(np.array([[lon, lat]]))
+    return tile_at(gcj_lon, gcj_lat, z)
+
+
+def units(z: int, x: int, y: int, lonlat: np.ndarray) -> np.ndarray:
+    """(lon, lat) points in tile units of tile z/x/y (x east, y south from its north-west corner)."""
+    east, north = TO_MERCATOR.transform(lonlat[:, 0], lonlat[:, 1])
+    side = 2 * HALF_WORLD / 2**z
+    return np.column_stack([(east + HALF_WORLD) / side - x, (HALF_WORLD - north) / side - y]) * EXTENT
+
+
+def exact_units(z: int, x: int, y: int, wgs: np.ndarray) -> np.ndarray:
+    """Where WGS-84 (lon, lat) points lie in tile z/x/y of a GCJ-02 map, in tile units, exactly."""
+    return units(z, x, y, wgs84_to_gcj02(wgs))
+
+
+# What a row needs besides its point.
+REQUIRED = {"incident": {"occurred_at": "2026-03-01T22:00:00+08:00", "type": "burglary"}, "entrance": {}}
+
+
+def insert_points(conn, table: str, wgs: np.ndarray) -> list[int]:
+    columns = "".join(f", {name}" for name in REQUIRED[table])
+    values = "".join(f", :{name}" for name in REQUIRED[table])
+    insert = text(f"INSERT INTO {table} (geom{columns}) "
+                  f"VALUES (ST_Point(:lon, :lat, 4326){values}) RETURNING id")
+    return [conn.execute(insert, {"lon": lon, "lat": lat, **REQUIRED[table]}).scalar_one()
+            for lon, lat in wgs.tolist()]
+
+
+def gcj02_tile_of(client, headers, layer: str, z: int, x: int, y: int) -> list[dict]:
+    response = client.get(f"/api/tiles/{layer}/{z}/{x}/{y}.mvt?datum=gcj02", headers=headers)
+    assert response.status_code == 200, response.text
+    return features(response.content, layer)
+
+
+@pytest.mark.parametrize(("layer", "z"), [("incidents", 12), ("entrances", 15), ("entrances", 18)])
+def test_a_gcj02_tile_puts_points_where_gcj02_has_them(client, officer, conn, layer, z):
+    x, y = gcj02_tile_at(*FUTIAN, z)
+    # The WGS-84 points that GCJ-02 puts at the targets.
+    gcj = np.array([to_lonlat(z, x, y, px, py) for px, py in (*TARGETS, BEYOND_THE_BUFFER)])
+    wgs = gcj02_to_wgs84(gcj)
+    ids = insert_points(conn, LAYERS[layer].table, wgs)
+    # The one near the north-west corner is, in WGS-84, some 500 m further west, beyond the
+    # tile's buffer: rows must be picked by where they land, not where they are.
+    assert units(z, x, y, wgs[1:2])[0, 0] < -64
+    drawn = {f["id"]: f["geometry"]["coordinates"] for f in gcj02_tile_of(client, officer, layer, z, x, y)}
+    assert set(drawn) == set(ids[:-1])  # all but the point beyond the buffer
+    got = np.array([drawn[i] for i in ids[:-1]], dtype=float)
+    np.testing.assert_allclose(got, TARGETS, atol=1)  # what the points were placed for
+    # ...and, the same within float noise, where the exact conversion of what is stored says.
+    assert np.abs(got - exact_units(z, x, y, wgs[:-1])).max() <= 1
+
+
+@pytest.mark.parametrize("z", [15, 18])
+def test_a_gcj02_tile_moves_every_vertex_of_a_building(client, officer, conn, z):
+    # A 60 x 40 m building with a notch, in the middle of the GCJ-02 tile: each vertex is
+    # moved by its own shift, so the shape is exact at any zoom.
+    x, y = gcj02_tile_at(*FUTIAN, z)
+    [middle] = gcj02_to_wgs84(np.array([to_lonlat(z, x, y, EXTENT / 2, EXTENT / 2)]))
+    # degrees of 30 m east and 20 m north here, around the middle, counter-clockwise
+    ring = middle + np.array([(-1, -1), (1, -1), (1, 1), (0, 0), (-1, 1)]) * (30 / 102_800, 20 / 110_760)
+    footprint = shapely.MultiPolygon([shapely.Polygon(ring)])
+    insert = text("INSERT INTO building (geom) VALUES (ST_GeomFromWKB(:wkb, 4326)) RETURNING id")
+    building = conn.execute(insert, {"wkb": footprint.wkb}).scalar_one()
+    [drawn] = [f for f in gcj02_tile_of(client, officer, "buildings", z, x, y) if f["id"] == building]
+    [outer] = drawn["geometry"]["coordinates"]
+    got = np.array(outer[:-1], dtype=float)
+    want = exact_units(z, x, y, ring)
+    # The same five corners, each within a tile unit (the ring may start elsewhere, and turn
+    # the other way: MVT's outer rings run clockwise on screen).
+    assert len(got) == len(want)
+    assert max(np.abs(got - corner).max(axis=1).min() for corner in want) <= 1
+
+
+def test_a_translation_per_tile_would_be_off_by_several_units_at_every_zoom():
+    # Why db/tiles.py moves each vertex: the shift at a tile's corner is not the shift at its
+    # centre, by the same number of tile units at every zoom (both grow with the tile).
+    for z in (12, 15, 18, 21):
+        x, y = gcj02_tile_at(*FUTIAN, z)
+        corners = np.array([to_lonlat(z, x, y, px, py) for px in (0, EXTENT) for py in (0, EXTENT)])
+        centre = np.array([to_lonlat(z, x, y, EXTENT / 2, EXTENT / 2)])
+        translated = corners + (wgs84_to_gcj02(centre) - centre)
+        error = np.abs(units(z, x, y, translated) - exact_units(z, x, y, corners)).max()
+        assert error > 2, z  # 3.3 to 6.5 units here, 16 at worst in China
+
+
+def test_the_bounds_of_the_shift_hold():
+    # db/tiles.py picks rows by bounds of the shift and of its slope: sample the formulas.
+    rng = np.random.default_rng(7)
+    west, south, east, north = 72.004, 0.8293, 137.8347, 55.8271  # the box where GCJ-02 shifts
+    points = np.column_stack([rng.uniform(west, east, 200_000), rng.uniform(south, north, 200_000)])
+    shift = wgs84_to_gcj02(points) - points
+    assert _SHIFT_LON[0] < shift[:, 0].min() and shift[:, 0].max() < _SHIFT_LON[1]
+    assert _SHIFT_LAT[0] < shift[:, 1].min() and shift[:, 1].max() < _SHIFT_LAT[1]
+    step = 1e-6
+    points = points[np.abs(points[:, 0] - 105) > 0.01]  # the sqrt|lon - 105| terms: see _SLACK
+
+    def shift_at(p):
+        return wgs84_to_gcj02(p) - p
+
+    slopes = [(shift_at(points + [step, 0]) - shift_at(points - [step, 0])) / (2 * step),
+              (shift_at(points + [0, step]) - shift_at(points - [0, step])) / (2 * step)]
+    by_lon, by_lat = np.abs(slopes[0]), np.abs(slopes[1])
+    assert (by_lon[:, 0] + by_lat[:, 0]).max() < _SLOPE_LON
+    assert (by_lon[:, 1] + by_lat[:, 1]).max() < _SLOPE_LAT
+
+
+def test_outside_china_a_gcj02_tile_is_the_wgs84_tile(client, officer, demo, centre):
+    for layer, z in (("buildings", 14), ("buildings", 16), ("entrances", 17), ("incidents", 12)):
+        x, y = tile_at(*centre, z)
+        path = f"/api/tiles/{layer}/{z}/{x}/{y}.mvt"
+        wgs84 = client.get(path, headers=officer)
+        gcj02 = client.get(path + "?datum=gcj02", headers=officer)
+        assert wgs84.status_code == gcj02.status_code == 200
+        assert wgs84.content and gcj02.content == wgs84.content, (layer, z)
+        assert client.get(path + "?datum=wgs84", headers=officer).content == wgs84.content
+
+
+def test_an_unknown_datum_is_422(client, officer):
+    for datum in ("bd09", "GCJ02", ""):
+        response = client.get(f"/api/tiles/buildings/14/0/0.mvt?datum={datum}", headers=officer)
+        assert response.status_code == 422, datum
+        assert "'wgs84' or 'gcj02'" in str(response.json()["detail"]), datum

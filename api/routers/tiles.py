@@ -1,13 +1,13 @@
 """Map layers as Mapbox vector tiles, so the map never loads a large layer whole."""
 
 import gzip
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from api.deps import DbDep, ReadableLayer
 from api.errors import InvalidInput
-from db.tiles import MAX_ZOOM, tile_bytes
+from db.tiles import DATUMS, MAX_ZOOM, tile_bytes
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])
 
@@ -32,6 +32,9 @@ def get_tile(
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description=f"zoom, 0..{MAX_ZOOM}")],
     x: Annotated[int, Path(ge=0, description="column, 0..2^z-1, from the west")],
     y: Annotated[int, Path(ge=0, description="row, 0..2^z-1, from the north")],
+    datum: Annotated[Literal[DATUMS], Query(
+        description="the basemap's coordinates: wgs84 (OpenStreetMap, Tianditu) or gcj02 "
+                    "(AMap/Gaode, Tencent), where every feature is drawn shifted into GCJ-02")] = "wgs84",
     accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
     """Tile z/x/y of a layer (Web Mercator, XYZ scheme as in Leaflet) as a Mapbox vector tile.
@@ -41,10 +44,14 @@ def get_tile(
     layer's first zoom (``db.tiles.MIN_ZOOM``), and where it has no features, the
     tile is empty: status 200 with an empty body, which Leaflet.VectorGrid and
     MapLibre draw as nothing. Sent gzipped to clients that accept it.
+
+    Over a Chinese web map's tiles (``datum=gcj02``) each vertex is drawn where
+    ``geo/chinese_datums.py`` puts it in GCJ-02, to within the tile grid's rounding;
+    outside China's box the tile is the WGS-84 one.
     """
     if x >= 2**z or y >= 2**z:
         raise InvalidInput(f"at zoom {z}, x and y must be in 0..{2**z - 1}")
-    tile = tile_bytes(db, layer, z, x, y)
+    tile = tile_bytes(db, layer, z, x, y, datum=datum)
     headers = dict(CACHE_HEADERS)
     if len(tile) >= GZIP_FROM_BYTES and "gzip" in accept_encoding:
         tile = gzip.compress(tile, compresslevel=GZIP_LEVEL)
