@@ -113,10 +113,16 @@ class Session:
     def overlays(self) -> list[str]:
         return self.page.eval_on_selector_all("#bb-overlays input", "inputs => inputs.map(i => i.dataset.layer)")
 
-    def check_clean(self) -> None:
+    def outside(self) -> list[str]:
+        """What was asked of anything but this server."""
+        return [u for u in self.requests if not u.startswith((self.server, "data:", "blob:"))]
+
+    def check_clean(self, blocked: str | None = None) -> None:
+        """No script errors, and offline: nothing asked elsewhere but hosts matching ``blocked``
+        (a regular expression), whose requests the test aborted."""
         assert self.errors == []
         # Offline by design: nothing but this server is asked for anything.
-        assert [u for u in self.requests if not u.startswith((self.server, "data:", "blob:"))] == []
+        assert [u for u in self.outside() if not (blocked and re.fullmatch(blocked, urlsplit(u).hostname or ""))] == []
 
     def click_visible(self, selector: str) -> None:
         """Click the middle of the first element of ``selector`` that is on top there."""
@@ -309,3 +315,93 @@ def test_a_wrong_password_is_shown_on_the_form(live_server, browser):
     s.page.wait_for_function("document.querySelector('.bb-error').textContent.length > 0")
     assert s.page.inner_text(".bb-error") == "wrong username or password"
     s.check_clean()
+
+
+# The first vertex of the first beat outline as drawn (lng, lat), the stored one, and whether
+# the drawn layer is the one marked earlier (window.bbMarked).
+BEAT_VERTEX = """mark => {
+    const drawn = window.beatbook.layers.beats.leaflet.getLayers()[0].getLayers()[0];
+    let ll = drawn.getLatLngs();
+    while (Array.isArray(ll)) ll = ll[0];
+    let c = drawn.feature.geometry.coordinates;
+    while (Array.isArray(c[0])) c = c[0];
+    const same = window.bbMarked === drawn;
+    if (mark) window.bbMarked = drawn;
+    return { drawn: [ll.lng, ll.lat], stored: c, same };
+}"""
+AMAP_HOST = r"webrd0[1-4]\.is\.autonavi\.com"
+
+
+def click_map(s: Session) -> tuple[list[float], list[float]]:
+    """Click an empty-ish point of the map: the latlng Leaflet had there, and state.clicked."""
+    x, y, expected = s.page.evaluate("""() => {
+        const map = window.beatbook.map, box = map.getContainer().getBoundingClientRect();
+        const x = box.left + 380, y = box.top + 320;
+        if (!map.getContainer().contains(document.elementFromPoint(x, y))) return [x, y, null];
+        const ll = map.containerPointToLatLng([x - box.left, y - box.top]);
+        return [x, y, [ll.lng, ll.lat]];
+    }""")
+    assert expected, "the point is not on the map"
+    s.page.evaluate("window.beatbook.state.clicked = null")
+    s.page.mouse.click(x, y)
+    s.page.wait_for_function("window.beatbook.state.clicked !== null", timeout=5_000)
+    return expected, s.state("clicked")
+
+
+def test_an_amap_basemap_draws_everything_in_gcj02_and_reads_clicks_back(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    # AMap's tiles are on the internet: refused, so the test stays offline.
+    aborted: list[str] = []
+    page.route("**/*autonavi.com/**", lambda route: (aborted.append(route.request.url), route.abort()))
+    s.log_in("supervisor")
+    page.wait_for_selector(READY, timeout=20_000)
+    assert page.get_attribute("body", "data-datum") == "wgs84"
+    before_vertex = page.evaluate(BEAT_VERTEX, True)
+    assert before_vertex["drawn"] == before_vertex["stored"]
+    assert page.inner_text("#bb-basemaps").count("AMap (Gaode, GCJ-02)") == 1
+    before = len(s.requests)
+
+    with page.expect_request(lambda r: "/api/tiles/" in r.url and "datum=gcj02" in r.url, timeout=20_000):
+        page.check("#bb-basemaps input[data-basemap=amap]")
+    # (a) the page knows the datum it draws in
+    assert page.get_attribute("body", "data-datum") == "gcj02" and s.state("datum") == "gcj02"
+    page.wait_for_function("document.querySelectorAll('.bb-grid-buildings path').length > 50", timeout=20_000)
+    # (b) every vector tile from then on is asked for in GCJ-02
+    tiles = [u for u in s.requests[before:] if "/api/tiles/" in u]
+    assert tiles and all(parse_qs(urlsplit(u).query)["datum"] == ["gcj02"] for u in tiles)
+    # AMap's own tiles were asked for (and refused), with {s} filled from its subdomains
+    assert aborted and all(re.fullmatch(AMAP_HOST, urlsplit(u).hostname) for u in aborted)
+    # (c) the beats were drawn anew through the shift: in Helsinki, outside China, it is nil...
+    after_vertex = page.evaluate(BEAT_VERTEX, False)
+    assert not after_vertex["same"]
+    assert after_vertex["drawn"] == before_vertex["drawn"] == after_vertex["stored"]
+    # ... while in Shenzhen the same drawing function moves a point by GCJ-02's few hundred metres.
+    drawn, expected = page.evaluate("""() => {
+        const ll = window.beatbook.coordsToLatLng([114.0579, 22.5431]);
+        return [[ll.lng, ll.lat], window.beatbookDatums.wgs84ToGcj02(114.0579, 22.5431)];
+    }""")
+    assert drawn == expected
+    assert abs(drawn[0] - 114.0579) > 1e-3 and abs(drawn[1] - 22.5431) > 1e-3
+    # (d) a click is read back in WGS-84: outside China, where Leaflet put it
+    latlng, clicked = click_map(s)
+    assert abs(clicked[0] - latlng[0]) < 1e-9 and abs(clicked[1] - latlng[1]) < 1e-9
+    # ... and inside China it would be unshifted: the drawn Shenzhen point reads back as itself
+    back = page.evaluate("p => window.beatbook.toWgs84(L.latLng(p[1], p[0]))", drawn)
+    assert abs(back[0] - 114.0579) < 1e-9 and abs(back[1] - 22.5431) < 1e-9
+
+    # Back to the plain background: WGS-84 again, no shift anywhere.
+    page.keyboard.press("Escape")
+    before = len(s.requests)
+    page.check("#bb-basemaps input[data-basemap=plain]")
+    assert page.get_attribute("body", "data-datum") == "wgs84" and s.state("datum") == "wgs84"
+    page.wait_for_function("document.querySelectorAll('.bb-grid-buildings path').length > 50", timeout=20_000)
+    assert page.evaluate("window.beatbook.layers.buildings.grid.options.datum") == "wgs84"
+    # The WGS-84 tiles of this view are still in the page's cache; any asked for are WGS-84.
+    tiles = [u for u in s.requests[before:] if "/api/tiles/" in u]
+    assert all(parse_qs(urlsplit(u).query)["datum"] == ["wgs84"] for u in tiles)
+    shifted = page.evaluate("() => { const ll = window.beatbook.coordsToLatLng([114.0579, 22.5431]); return [ll.lng, ll.lat]; }")
+    assert shifted == [114.0579, 22.5431]
+    latlng, clicked = click_map(s)
+    assert clicked == latlng
+    s.check_clean(blocked=AMAP_HOST)

@@ -16,12 +16,13 @@ class LocalMap(folium.Map):
     """A Folium map whose scripts all come from this server, so the page works offline.
 
     The order matters: Leaflet, then VectorGrid (it extends Leaflet when it loads), then
-    the dictionary, then the page's script.
+    the datum conversions and the dictionary, then the page's script.
     """
 
     default_js: ClassVar[list[tuple[str, str]]] = [
         ("leaflet", f"{STATIC}/vendor/leaflet/leaflet.js"),
         ("vectorgrid", f"{STATIC}/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+        ("beatbook_datums", f"{STATIC}/datums.js"),
         ("beatbook_i18n", f"{STATIC}/i18n.js"),
         ("beatbook_js", f"{STATIC}/beatbook.js"),
     ]
@@ -69,7 +70,8 @@ def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequ
         "basemaps": BASEMAPS,
         "credits": list(credits),
         "tiles": {
-            "url": "/api/tiles/{layer}/{z}/{x}/{y}.mvt",
+            # {datum}: the shown basemap's, so the tiles' features land on its streets.
+            "url": "/api/tiles/{layer}/{z}/{x}/{y}.mvt?datum={datum}",
             "minZoom": dict(tile_min_zoom or {}),
             # Beyond this the tiles of this zoom are scaled up instead of fetched anew.
             "maxNativeZoom": min(tile_max_zoom, MAX_ZOOM),
@@ -82,12 +84,17 @@ def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequ
 MAX_ZOOM = 19
 
 # Beatbook starts on a plain background, so it works with no internet; tiles are a choice.
-# ``datum`` says which datum a basemap's tiles are drawn in: "wgs84" needs no shift; a
-# Chinese web map (AMap/Gaode, Tencent: "gcj02"; Baidu: "bd09") would need the layers
-# shifted onto it, which the page does not do yet, so only WGS-84 basemaps are listed.
+# ``datum`` says which datum a basemap's tiles are drawn in: over a "wgs84" one the layers are
+# drawn as stored; over a "gcj02" one (AMap/Gaode, Tencent) beatbook.js shifts every layer into
+# GCJ-02 (datums.js) and asks for the vector tiles with ?datum=gcj02. Tianditu (CGCS2000, which
+# is WGS-84 to well under a metre, so "wgs84") needs a key of its own and is not listed; Baidu's
+# BD-09 is not supported. ``subdomains`` fills {s} in ``url``.
 BASEMAPS = [
     {"id": "osm", "name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19, "datum": "wgs84"},
+    {"id": "amap", "name": "AMap (Gaode)",
+     "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+     "subdomains": "1234", "attribution": "&copy; 高德地图 AutoNavi", "maxZoom": 18, "datum": "gcj02"},
 ]
 
 # The page's fixed parts; beatbook.js fills in the words (data-i18n) and the data after login.

@@ -1,10 +1,13 @@
 // Beatbook map: logs in against the API, asks who the user is, and draws the view of their role.
 // Large layers arrive as Mapbox vector tiles (Leaflet.VectorGrid); analyses as GeoJSON (lon, lat),
-// which L.geoJSON swaps to Leaflet's (lat, lng). Every word shown comes from i18n.js.
+// which L.geoJSON swaps to Leaflet's (lat, lng). Every word shown comes from i18n.js. Over a
+// basemap in GCJ-02 (AMap/Gaode) everything is drawn shifted into it (datums.js), and what the
+// map gives back (a click) is shifted back to WGS-84.
 window.beatbook = (function () {
   "use strict";
   const I = window.beatbookI18n;
   const t = I.t;
+  const D = window.beatbookDatums;
 
   // The API's own rules, checked here first so a typo costs no request (geo/windows.py).
   const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
@@ -38,7 +41,8 @@ window.beatbook = (function () {
     counts: {}, // what was drawn, per layer: the tests and the status read it
     tilesLoaded: {}, // vector tiles drawn so far, per layer
     generation: 0, // complete draws so far
-    basemap: "plain", datum: "wgs84",
+    basemap: "plain", datum: "wgs84", // the datum the shown basemap is drawn in: "wgs84" or "gcj02"
+    clicked: null, // the last click on the map, [lng, lat] in WGS-84
     timezone: null, // the area's, from the first analysis that names it
   };
   let map, config, token = sessionStorage.getItem("beatbook-token");
@@ -117,14 +121,34 @@ window.beatbook = (function () {
 
   function openPopup(latlng, html) { L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(html).openOn(map); }
 
+  // --- datums: stored WGS-84, drawn in the basemap's ----------------------------------------
+
+  // A GeoJSON position [lng, lat(, alt)] in WGS-84 as the Leaflet latlng to draw it at.
+  function coordsToLatLng(coords) {
+    const [lng, lat] = state.datum === "gcj02" ? D.wgs84ToGcj02(coords[0], coords[1]) : coords;
+    return L.latLng(lat, lng, coords[2]);
+  }
+
+  // A Leaflet latlng (lat, lng) in WGS-84 as drawn.
+  function toMap(latlng) { return coordsToLatLng([latlng[1], latlng[0]]); }
+
+  // A point of the map (a click) as [lng, lat] in WGS-84.
+  function toWgs84(latlng) {
+    return state.datum === "gcj02" ? D.gcj02ToWgs84(latlng.lng, latlng.lat) : [latlng.lng, latlng.lat];
+  }
+
+  // Every GeoJSON layer is drawn through this, so it follows the basemap's datum.
+  function geoJSON(data, options) { return L.geoJSON(data, Object.assign({ coordsToLatLng }, options)); }
+
   // --- vector tiles -------------------------------------------------------------------------
 
   // Decoded tiles are kept by layer/z/x/y: a layer turned off and on again, or the entrances
-  // asking for the buildings under them, costs no second request. Tiles are not time-bound.
+  // asking for the buildings under them, costs no second request. Tiles are not time-bound,
+  // but are drawn in a datum (the grid's, sent as ?datum=), so that is part of the key.
   const tileCache = new Map();
 
   function cachedTile(grid, coords) {
-    const key = `${grid.options.bbLayer}/${coords.z}/${coords.x}/${coords.y}`;
+    const key = `${grid.options.datum}/${grid.options.bbLayer}/${coords.z}/${coords.x}/${coords.y}`;
     let promise = tileCache.get(key);
     if (!promise) {
       promise = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(grid, coords)
@@ -145,6 +169,7 @@ window.beatbook = (function () {
       interactive: true,
       minZoom: minZoom(layer),
       maxNativeZoom: config.tiles.maxNativeZoom,
+      datum: state.datum, // fills {datum} in the URL; setDatum changes it
       fetchOptions: { headers: authHeaders() },
     }, options));
     return grid;
@@ -212,12 +237,14 @@ window.beatbook = (function () {
     return points;
   }
 
+  // Sectors are drawn from the tile's pixels, which are already in the grid's datum: no shift.
   function addSectors(grid, coords) {
     if (coords.z < SECTOR_MIN_ZOOM) return;
     const key = `${coords.z}/${coords.x}/${coords.y}`;
+    const datum = grid.options.datum;
     cachedTile(grid, coords).then((tile) => {
       const source = tile.layers.cameras;
-      if (!source || !grid._map || sectorsByTile.has(key)) return;
+      if (!source || !grid._map || sectorsByTile.has(key) || datum !== grid.options.datum) return;
       const group = L.layerGroup();
       const size = grid.getTileSize();
       for (const f of source.features) {
@@ -400,7 +427,7 @@ window.beatbook = (function () {
     const streets = data.features.filter((f) => f.properties.feature === "street_gap")
       .sort((a, b) => b.properties.length_m - a.properties.length_m);
     const rank = new Map(streets.slice(0, BRIEFING_TOP).map((f, i) => [f, i + 1]));
-    const drawn = L.geoJSON(data, {
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
       style: (f) => f.properties.feature === "focus_area"
         ? { color: C.gap, weight: 3, dashArray: "6 5", fillColor: C.gap, fillOpacity: 0.08 }
         : { color: C.gap, weight: 6, opacity: 0.9, lineCap: "round" },
@@ -413,8 +440,8 @@ window.beatbook = (function () {
         l.on("click", (e) => openPopup(e.latlng, popupHtml(title, p, keys)));
         if (rank.has(f)) l.bindTooltip(String(rank.get(f)), { permanent: true, direction: "center", className: "bb-num bb-num-gap" });
       },
-    });
-    layer.leaflet.clearLayers().addLayer(drawn);
+    }));
+    layer.redraw();
     state.counts.gapLines = streets.length;
     state.counts.gapEntrances = data.features.filter((f) => f.properties.feature === "entrance").length;
     return { data, top: streets.slice(0, BRIEFING_TOP) };
@@ -431,7 +458,7 @@ window.beatbook = (function () {
     if (state.view === "officer") features = features.slice(0, OFFICER_AUDIT_TOP);
     const planner = state.view === "planner";
     const keys = ["rank", "reasons", "households", "living_alone", "burglaries_near", "risk"].concat(planner ? [] : ["passed"]);
-    const drawn = L.geoJSON({ type: "FeatureCollection", features }, {
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON({ type: "FeatureCollection", features }, {
       pointToLayer: (f, latlng) => L.circleMarker(latlng, {
         radius: 4 + 1.3 * Math.sqrt(Math.max(0, f.properties.risk || 0)), color: C.audit.stroke, weight: 2.5,
         fillColor: C.audit.fill, fillOpacity: 0.9,
@@ -441,8 +468,8 @@ window.beatbook = (function () {
         const i = features.indexOf(f);
         if (i < BRIEFING_TOP) l.bindTooltip("E" + (i + 1), { permanent: true, direction: "right", offset: [6, 0], className: "bb-num bb-num-entrance" });
       },
-    });
-    layer.leaflet.clearLayers().addLayer(drawn);
+    }));
+    layer.redraw();
     state.counts.audit = features.length;
     return { data, features };
   }
@@ -450,7 +477,7 @@ window.beatbook = (function () {
   async function loadHotspots(layer, signal) {
     const data = await api("/analysis/hotspots", { beat: state.beat, ...ninetyDays(), unit: "hex", cell_m: HOTSPOT_CELL_M }, signal);
     fillPeriodFromRange(data.summary);
-    layer.leaflet.clearLayers().addLayer(L.geoJSON(data, {
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
       style: (f) => {
         const colour = f.properties.label === "hot" ? C.hot : C.cold;
         return { color: colour, weight: 1.5, fillColor: colour, fillOpacity: f.properties.p_adjusted < 0.01 ? 0.55 : 0.35 };
@@ -458,6 +485,7 @@ window.beatbook = (function () {
       onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng,
         popupHtml(t("layer.hotspots"), f.properties, ["label", "count", "rate", "z", "p_adjusted"]))),
     }));
+    layer.redraw();
     state.counts.hotspots = data.features.length;
     return { data };
   }
@@ -465,12 +493,17 @@ window.beatbook = (function () {
   async function loadDensity(layer, signal) {
     const data = await api("/analysis/incident-density", { beat: state.beat, ...ninetyDays(), method: "kde" }, signal);
     fillPeriodFromRange(data.summary);
-    layer.leaflet.clearLayers();
-    if (data.image) L.imageOverlay(data.image.href, data.image.bounds, { opacity: 0.6, pane: "bb-density" }).addTo(layer.leaflet);
-    layer.leaflet.addLayer(L.geoJSON(data, {
-      style: { color: C.density, weight: 1.5, fill: false },
-      onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.density"), f.properties, ["share"]))),
-    }));
+    layer.redraw = () => {
+      layer.leaflet.clearLayers();
+      // The image's corners, [[south, west], [north, east]], shifted; the image is stretched
+      // between them (over a beat the shift hardly varies).
+      if (data.image) L.imageOverlay(data.image.href, data.image.bounds.map(toMap), { opacity: 0.6, pane: "bb-density" }).addTo(layer.leaflet);
+      layer.leaflet.addLayer(geoJSON(data, {
+        style: { color: C.density, weight: 1.5, fill: false },
+        onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.density"), f.properties, ["share"]))),
+      }));
+    };
+    layer.redraw();
     state.counts.density = data.features.length;
     return { data };
   }
@@ -495,12 +528,13 @@ window.beatbook = (function () {
     const max = Math.max(0, ...counts.values());
     const breaks = classBreaks(max);
     layer.breaks = breaks;
-    layer.leaflet.clearLayers().addLayer(L.geoJSON(state.beats, {
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(state.beats, {
       pane: "bb-choropleth",
       style: (f) => ({ color: "#555", weight: 1, fillColor: C.classes[classOf(counts.get(f.properties.code) || 0, breaks)], fillOpacity: 0.6 }),
       onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.choropleth"),
         { code: `${f.properties.code} ${f.properties.name || ""}`.trim(), incidents: counts.get(f.properties.code) || 0 }, ["code", "incidents"]))),
     }));
+    layer.redraw();
     state.counts.choropleth = counts.size;
     return { counts, total: [...counts.values()].reduce((a, b) => a + b, 0) };
   }
@@ -535,13 +569,15 @@ window.beatbook = (function () {
 
   // --- drawing a view -----------------------------------------------------------------------
 
-  async function refresh() {
+  async function refresh({ thenTiles = false } = {}) {
     const run = ++runs;
     if (controller) controller.abort();
     controller = new AbortController();
     const signal = controller.signal;
     document.body.dataset.busy = "true";
     setStatus(t("status.loading"));
+    // Only the first view holds its tiles back (see draw); any later refresh shows them.
+    if (!thenTiles) addTileLayers();
     try {
       // With no beats there is nothing to analyse: the view is the (empty) map.
       const analyses = state.beats.features.length ? viewLayers().filter((id) => layers[id].analysis && isOn(id)) : [];
@@ -550,6 +586,7 @@ window.beatbook = (function () {
       if (!state.period.start && analyses.length) { await runAnalysis(analyses[0], signal); rest = analyses.slice(1); }
       await Promise.all(rest.map((id) => runAnalysis(id, signal)));
       if (run !== runs) return;
+      if (thenTiles) addTileLayers();
       await tilesSettled();
       if (run !== runs) return;
       state.generation += 1;
@@ -561,6 +598,7 @@ window.beatbook = (function () {
       document.body.dataset.ready = "true";
     } catch (error) {
       if (error.name === "AbortError" || run !== runs) return;
+      addTileLayers();
       document.body.dataset.busy = "false";
       setStatus(t("status.failed", { message: error.message }));
     }
@@ -578,7 +616,7 @@ window.beatbook = (function () {
     return Promise.race([drawn, new Promise((resolve) => setTimeout(resolve, TILES_PATIENCE_MS))]);
   }
 
-  function setView(view) {
+  function setView(view, { tilesLater = false } = {}) {
     state.view = view;
     if (!state.on[view]) state.on[view] = Object.fromEntries(VIEWS[view].layers.map(([id, on]) => [id, Boolean(on)]));
     for (const layer of Object.values(layers)) map.removeLayer(layer.leaflet);
@@ -592,7 +630,12 @@ window.beatbook = (function () {
     renderLayerControl();
     // Move first, then add the layers: no tiles are fetched for the view being left.
     fit();
-    for (const id of viewLayers()) if (isOn(id)) layers[id].leaflet.addTo(map);
+    for (const id of viewLayers()) if (isOn(id) && !layers[id].grid) layers[id].leaflet.addTo(map);
+    if (!tilesLater) addTileLayers();
+  }
+
+  function addTileLayers() {
+    for (const id of viewLayers()) if (isOn(id) && layers[id].grid) layers[id].leaflet.addTo(map);
   }
 
   function defaultBeat() {
@@ -607,7 +650,7 @@ window.beatbook = (function () {
     const panel = document.getElementById("bb-panel");
     const pad = Object.assign({ paddingTopLeft: [50, 50], paddingBottomRight: [(panel.offsetWidth || 0) + 20, 20], animate: false }, options);
     const beat = VIEWS[state.view].beat && beatFeature(state.beat);
-    const target = beat ? L.geoJSON(beat) : layers.beats.leaflet;
+    const target = beat ? geoJSON(beat) : layers.beats.leaflet;
     const bounds = target.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, pad);
   }
@@ -615,7 +658,7 @@ window.beatbook = (function () {
   function drawBeats() {
     const group = layers.beats.leaflet.clearLayers();
     const focus = VIEWS[state.view].beat ? state.beat : null;
-    group.addLayer(L.geoJSON(state.beats, {
+    group.addLayer(geoJSON(state.beats, {
       style: (f) => ({ color: C.beat, fill: false, weight: f.properties.code === focus ? 4 : 2,
                        dashArray: focus && f.properties.code !== focus ? "6 6" : null, interactive: false }),
       onEachFeature: (f, l) => l.bindTooltip(escapeHtml(`${f.properties.code} ${f.properties.name || ""}`.trim()),
@@ -659,7 +702,7 @@ window.beatbook = (function () {
   }
 
   function renderLayerControl() {
-    const bases = [["plain", t("basemap.plain")]].concat(config.basemaps.map((b) => [b.id, b.name]));
+    const bases = [["plain", t("basemap.plain")]].concat(config.basemaps.map((b) => [b.id, I.STRINGS["basemap." + b.id] ? t("basemap." + b.id) : b.name]));
     document.getElementById("bb-basemaps").replaceChildren(el("div", { class: "bb-sub", text: t("basemap") }),
       ...bases.map(([id, name]) => {
         const input = el("input", { type: "radio", name: "bb-basemap", value: id, "data-basemap": id });
@@ -806,16 +849,28 @@ window.beatbook = (function () {
 
   // --- wiring -------------------------------------------------------------------------------
 
-  // Every layer is drawn in WGS-84. A basemap drawn in another datum (a Chinese web map in
-  // GCJ-02 or BD-09) would need the layers shifted onto it; state.datum says which one is shown,
-  // for that shift to hook into. The configured basemaps are all WGS-84 for now.
+  // Every layer is stored in WGS-84 and drawn in the shown basemap's datum (state.datum): over
+  // a GCJ-02 basemap (AMap/Gaode) the GeoJSON layers are drawn anew through coordsToLatLng and
+  // the vector tiles asked for again with ?datum=gcj02. Outside China the two are the same.
   function setBasemap(id) {
     state.basemap = id;
     const base = config.basemaps.find((b) => b.id === id);
-    state.datum = base ? base.datum || "wgs84" : "wgs84";
-    document.body.dataset.datum = state.datum;
     for (const layer of Object.values(basemaps)) map.removeLayer(layer);
     if (basemaps[id]) basemaps[id].addTo(map);
+    setDatum(base && base.datum === "gcj02" ? "gcj02" : "wgs84");
+  }
+
+  function setDatum(datum) {
+    document.body.dataset.datum = datum;
+    if (datum === state.datum) return;
+    state.datum = datum;
+    map.closePopup();
+    drawBeats();
+    const grids = Object.values(layers).filter((l) => l.grid).map((l) => l.grid);
+    // All grids first: the entrances' tiles read the buildings' tiles of the same datum.
+    for (const grid of grids) grid.options.datum = datum;
+    for (const grid of grids) if (grid._map) grid.redraw();
+    for (const layer of Object.values(layers)) if (layer.redraw) layer.redraw();
   }
 
   const basemaps = {};
@@ -858,6 +913,7 @@ window.beatbook = (function () {
     document.getElementById("bb-print").addEventListener("click", () => { printBriefing(); });
     window.addEventListener("afterprint", endBriefing);
     map.on("zoomend", () => renderLegend());
+    map.on("click", (e) => { state.clicked = toWgs84(e.latlng); });
   }
 
   async function draw() {
@@ -866,7 +922,8 @@ window.beatbook = (function () {
     state.me = me;
     state.beats = beats;
     for (const base of config.basemaps) {
-      basemaps[base.id] = L.tileLayer(base.url, { attribution: base.attribution, maxZoom: base.maxZoom });
+      basemaps[base.id] = L.tileLayer(base.url, Object.assign({ attribution: base.attribution, maxZoom: base.maxZoom },
+        base.subdomains ? { subdomains: base.subdomains } : {}));
     }
     for (const credit of config.credits) map.attributionControl.addAttribution(escapeHtml(credit));
     for (const [name, z] of [["bb-choropleth", 250], ["bb-density", 260], ["bb-tiles", 300], ["bb-sectors", 350]]) {
@@ -880,15 +937,18 @@ window.beatbook = (function () {
     L.DomEvent.disableScrollPropagation(legendControl.getContainer());
     document.getElementById("bb-panel").hidden = false;
     const view = (ROLE_VIEWS[me.role] || ["officer"])[0];
-    setView(view);
+    // The browser asks a server at most six things at once: the first view's tiles wait
+    // until the analyses, its slowest part, have been asked and answered.
+    setView(view, { tilesLater: true });
     renderPanel();
     wirePanel();
-    await refresh();
+    await refresh({ thenTiles: true });
   }
 
   function start(leafletMap, pageConfig) {
     map = leafletMap;
     config = pageConfig;
+    document.body.dataset.datum = state.datum;
     I.set(I.preferred(), false);
     translatePage();
     for (const select of document.querySelectorAll("select.bb-lang")) {
@@ -909,5 +969,6 @@ window.beatbook = (function () {
     });
   }
 
-  return { start, state, refresh, prepareBriefing, printBriefing, endBriefing, layers };
+  return { start, state, refresh, prepareBriefing, printBriefing, endBriefing, layers, coordsToLatLng, toWgs84,
+           get map() { return map; } };
 })();

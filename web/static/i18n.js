@@ -45,6 +45,8 @@ window.beatbookI18n = (function () {
     "layers": { en: "Layers", zh: "图层" },
     "basemap": { en: "Background", zh: "底图" },
     "basemap.plain": { en: "Plain (offline)", zh: "空白底图（离线）" },
+    "basemap.osm": { en: "OpenStreetMap", zh: "OpenStreetMap 开放街图" },
+    "basemap.amap": { en: "AMap (Gaode, GCJ-02)", zh: "高德地图（GCJ-02）" },
     "layer.beats": { en: "Beats", zh: "警务区" },
     "layer.choropleth": { en: "Incidents per beat", zh: "各警务区警情数" },
     "layer.buildings": { en: "Buildings", zh: "楼栋" },
