@@ -35,15 +35,23 @@ HOTSPOT_MIN_INSIDE = 0.25
 HOTSPOT_MIN_LENGTH_M = 25.0
 
 
+# Cells small enough for a street-level picture of a beat; hexagons about a block.
+DEFAULT_CELL_M = {"kde": 25.0, "hex": 100.0, "segment": 100.0}
+
+
 @dataclass(frozen=True)
 class Grid:
-    """How incidents are gridded: the kind of unit and its size."""
+    """How incidents are gridded: the kind of unit and its size (by default DEFAULT_CELL_M)."""
 
     method: str  # "kde", "hex" or "segment"
-    cell_m: float
+    cell_m: float | None = None
     bandwidth_m: float | None = None
     kernel: str = "quartic"
     snap_m: float = 50.0
+
+    def __post_init__(self):
+        if self.cell_m is None:
+            object.__setattr__(self, "cell_m", DEFAULT_CELL_M[self.method])
 
 
 def _about(place: queries.Place, which: IncidentFilter) -> dict:

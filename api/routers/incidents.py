@@ -114,7 +114,7 @@ def incident_density(
 ) -> dict:
     """Where incidents concentrate: a kernel density (PNG overlay and volume contours), or counts
     per hexagon or per street segment."""
-    grid = answers.Grid(method, cell_m or (25.0 if method == "kde" else 100.0), bandwidth_m, kernel, snap_m)
+    grid = answers.Grid(method, cell_m, bandwidth_m, kernel, snap_m)
     return _computed(lambda: answers.density_features(db, place, which, grid,
                                                       shares=_numbers(shares, "shares")))
 
@@ -170,7 +170,7 @@ def hotspot_accuracy(
     """Back-test: a hotspot map of the training period scored on the test period (hit rate, PAI, PEI)."""
     if test_start <= train_end:
         raise InvalidInput(f"the test period must start after the training period ends ({train_end})")
-    grid = answers.Grid(method, cell_m or (25.0 if method == "kde" else 100.0), bandwidth_m, kernel)
+    grid = answers.Grid(method, cell_m, bandwidth_m, kernel)
     train = selection.between(place, train_start, train_end)
     test = selection.between(place, test_start, test_end)
     return _computed(lambda: answers.accuracy_answer(db, place, train, test, grid,
