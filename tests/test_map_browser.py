@@ -236,21 +236,19 @@ def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
     s.check_clean()
 
 
-def test_a_supervisor_sees_incidents_per_beat_and_switches_views(live_server, browser):
+def test_a_supervisor_sees_the_workload_per_beat_and_switches_views(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
     s.log_in("supervisor")
     page.wait_for_selector(READY, timeout=20_000)
     assert page.input_value("#bb-view") == "supervisor"
     assert page.is_hidden("#bb-beat-row") and page.is_hidden("#bb-print")
-    # One count per beat, all over the same days.
-    counted = s.asked("/analysis/incident-density")
-    assert sorted(q["beat"][0] for q in counted) == ["HKI-01", "HKI-02", "HKI-03"]
-    assert all(q["method"] == ["hex"] for q in counted)
-    assert len({(q["start"][0], q["end"][0]) for q in counted if "start" in q}) == 1
+    # Every beat's workload in one answer.
+    assert len(s.asked("/beats/workload")) == 1 and not s.asked("/analysis/incident-density")
+    assert s.state("counts.choropleth") == 3
     assert page.inner_text("#bb-status").startswith("3 beats, ")
     legend = s.legend()
-    assert "Incidents per beat" in legend and re.search(r"0–\d+ incidents", legend)
+    assert "Workload per beat" in legend and re.search(r"0–\d+ % of the average beat", legend)
     assert s.tiles("incidents")
     assert not s.asked("/analysis/patrol-gaps")
     # The supervisor may look through a planner's eyes.

@@ -17,7 +17,6 @@ window.beatbook = (function () {
   const BRIEFING_TOP = 10;
   const SECTOR_MIN_ZOOM = 15; // a 30 m sector is a few pixels below this
   const TILE_CACHE_SIZE = 600;
-  const CHOROPLETH_PARALLEL = 4;
   const TILES_PATIENCE_MS = 15000;
 
   const C = {
@@ -511,35 +510,29 @@ window.beatbook = (function () {
   // Incidents per beat: one incident-density request per beat (its summary counts them; the
   // hexagons are made as large as allowed so the answer is a few cells). The first request
   // fixes the dates when the user gave none, so every beat counts the same days.
+  // The workload of every beat in one answer: each measure against its mean, so 100 % is the
+  // average beat (GET /api/beats/workload says how it is made).
   async function loadChoropleth(layer, signal) {
-    const beats = state.beats.features;
-    const counts = new Map();
-    const ask = async (f) => {
-      const data = await api("/analysis/incident-density",
-        { beat: f.properties.code, ...datesAndHours(), method: "hex", cell_m: 5000 }, signal);
-      fillPeriodFromRange(data.summary);
-      counts.set(f.properties.code, data.summary.incidents);
-    };
-    let queue = beats.slice();
-    if (!state.period.start && queue.length) await ask(queue.shift());
-    await Promise.all(Array.from({ length: Math.min(CHOROPLETH_PARALLEL, queue.length) }, async () => {
-      while (queue.length) await ask(queue.shift());
-    }));
-    const max = Math.max(0, ...counts.values());
-    const breaks = classBreaks(max);
+    const data = await api("/beats/workload", { start: state.period.start, end: state.period.end }, signal);
+    const [first, last] = data.summary.incidents_counted;
+    fillPeriod(first, last);
+    const rows = new Map(data.features.map((f) => [f.properties.code, f.properties]));
+    const percent = (code) => Math.round(100 * ((rows.get(code) || {}).workload || 0));
+    const breaks = classBreaks(Math.max(0, ...[...rows.keys()].map(percent)));
     layer.breaks = breaks;
     layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(state.beats, {
       pane: "bb-choropleth",
-      style: (f) => ({ color: "#555", weight: 1, fillColor: C.classes[classOf(counts.get(f.properties.code) || 0, breaks)], fillOpacity: 0.6 }),
+      style: (f) => ({ color: "#555", weight: 1, fillColor: C.classes[classOf(percent(f.properties.code), breaks)], fillOpacity: 0.6 }),
       onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(t("layer.choropleth"),
-        { code: `${f.properties.code} ${f.properties.name || ""}`.trim(), incidents: counts.get(f.properties.code) || 0 }, ["code", "incidents"]))),
+        { code: `${f.properties.code} ${f.properties.name || ""}`.trim(), workload: `${percent(f.properties.code)} %`,
+          ...(rows.get(f.properties.code) || {}) },
+        ["code", "workload", "households", "residents_to_visit", "premises_due", "sites_due", "incidents", "open_disputes", "street_km"]))),
     }));
     layer.redraw();
-    state.counts.choropleth = counts.size;
-    return { counts, total: [...counts.values()].reduce((a, b) => a + b, 0) };
+    state.counts.choropleth = rows.size;
+    return { counts: rows, total: [...rows.values()].reduce((a, r) => a + r.incidents, 0), balance: data.summary.max_min_ratio };
   }
 
-  // Five equal classes from 0 to the largest count, each at least one incident wide.
   function classBreaks(max) {
     const width = Math.max(1, Math.ceil((max + 1) / C.classes.length));
     return C.classes.map((_, i) => [i * width, (i + 1) * width - 1]);
