@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
+from bench_api import median_time
 from scipy.stats import gaussian_kde
 from sklearn.neighbors import KernelDensity
 
@@ -51,15 +50,6 @@ def synthetic_incidents(n: int, *, extent_m: float, seed: int) -> tuple[np.ndarr
         rng.uniform(0, extent_m, (n - clustered, 2)),
     ])
     return points[:, 0] + ORIGIN[0], points[:, 1] + ORIGIN[1]
-
-
-def median_seconds(work: Callable[[], object], runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
 
 
 class IsotropicKDE(gaussian_kde):
@@ -124,9 +114,9 @@ def main() -> None:
           f"{args.radius:g} m, gaussian sigma {args.sigma:g} m; median of {args.runs} runs")
 
     rows = []
-    quartic_s, quartic = median_seconds(lambda: kernel_density(
+    quartic_s, quartic = median_time(lambda: kernel_density(
         x, y, bandwidth_m=args.radius, kernel="quartic", **options), args.runs)
-    gaussian_s, _ = median_seconds(lambda: kernel_density(
+    gaussian_s, _ = median_time(lambda: kernel_density(
         x, y, bandwidth_m=args.sigma, kernel="gaussian", **options), args.runs)
     rows.append(("Beatbook kernel_density, quartic", args.points, quartic_s, quartic_s, None, None))
     rows.append(("Beatbook kernel_density, gaussian", args.points, gaussian_s, gaussian_s, None,
@@ -156,8 +146,8 @@ def main() -> None:
             ours_s = quartic_s if kernel == "quartic" else gaussian_s
             rows.append((f"{label}", n, seconds, full, full / ours_s, difference))
 
-    contour_s, contours = median_seconds(lambda: volume_contours(quartic), args.runs)
-    overlay_s, (png, _) = median_seconds(lambda: overlay_png(quartic, CRS), args.runs)
+    contour_s, contours = median_time(lambda: volume_contours(quartic), args.runs)
+    overlay_s, (png, _) = median_time(lambda: overlay_png(quartic, CRS), args.runs)
     rows.append(("volume_contours 50/75/90 %", args.points, contour_s, contour_s, None,
                  None))
     rows.append(("overlay_png, quartic", args.points, overlay_s, overlay_s, None, None))

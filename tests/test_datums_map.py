@@ -7,7 +7,6 @@ to far below what a screen shows, both ways.
 """
 
 import json
-import shutil
 
 import geopandas as gpd
 import numpy as np
@@ -17,31 +16,21 @@ import shapely
 from beatbook.settings import PROJECT_ROOT
 from geo.chinese_datums import gcj02_to_wgs84, wgs84_to_gcj02
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-
 DATUMS_JS = PROJECT_ROOT / "web" / "static" / "datums.js"
 AGREE_DEG = 1e-9  # JavaScript against Python: about 0.1 mm
 ROUND_TRIP_DEG = 1e-7  # there and back in JavaScript: about a centimetre
 
 
 @pytest.fixture(scope="module")
-def datums():
+def datums(browser):
     """A blank page with datums.js loaded, and nothing else: no server, no network."""
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        page = browser.new_page()
-        errors = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.add_script_tag(path=DATUMS_JS)
-        yield page
-        assert errors == []
-        browser.close()
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.add_script_tag(path=DATUMS_JS)
+    yield page
+    assert errors == []
+    page.close()
 
 
 def in_js(page, function: str, coords: np.ndarray):

@@ -5,7 +5,6 @@ its patrol tracks built, and one user per role.
 """
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -22,10 +21,6 @@ from beatbook.settings import Settings
 from db.migrate import upgrade
 from db.users import upsert_user
 from tests.conftest import PASSWORD, fresh_database, libpq
-
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 READY = "body[data-ready=true]"
 GAP_COLOUR = "#ff0a8c"  # beatbook.js: the patrol gaps' loud colour
@@ -63,18 +58,6 @@ def live_server(server_url, demo_frames):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 class Session:
