@@ -77,6 +77,11 @@ class Session:
         self.page.fill("input[name=password]", password)
         self.page.click("#bb-login button")
 
+    def open_view(self, username: str) -> None:
+        """Log in and wait for the role's first complete view."""
+        self.log_in(username)
+        self.page.wait_for_selector(READY, timeout=20_000)
+
     def wait_for_draw(self, generation: int) -> None:
         self.page.wait_for_function(f"Number(document.body.dataset.generation) >= {generation}", timeout=20_000)
 
@@ -124,8 +129,7 @@ class Session:
 def test_an_officer_gets_tonights_view_of_the_beat_and_prints_its_briefing(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
-    s.log_in("officer")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("officer")
     assert page.is_hidden("#bb-login")
     # The officer's own beat, zoomed to, with tonight's analyses.
     assert page.input_value("#bb-beat") == "HKI-01"
@@ -185,8 +189,7 @@ def test_an_officer_gets_tonights_view_of_the_beat_and_prints_its_briefing(live_
 def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
-    s.log_in("officer")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("officer")
     before = len(s.requests)
     # The API's rule, checked before any request: hours 00-23.
     page.fill("#bb-hours", "24:00-06:00")
@@ -222,8 +225,7 @@ def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
 def test_a_supervisor_sees_the_workload_per_beat_and_switches_views(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
-    s.log_in("supervisor")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("supervisor")
     assert page.input_value("#bb-view") == "supervisor"
     assert page.is_hidden("#bb-beat-row") and page.is_hidden("#bb-print")
     # Every beat's workload in one answer.
@@ -248,8 +250,7 @@ def test_a_supervisor_sees_the_workload_per_beat_and_switches_views(live_server,
 def test_a_planner_sees_cameras_and_uncovered_entrances_but_no_patrols(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
-    s.log_in("planner")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("planner")
     assert page.is_hidden("#bb-view-row")
     assert "gaps" not in s.overlays()
     assert s.tiles("cameras") and s.tiles("buildings")
@@ -278,8 +279,7 @@ def test_the_page_speaks_chinese_to_a_chinese_browser_and_switches(live_server, 
     page.goto(live_server + "/")
     assert page.inner_text("#bb-login button") == "登录"
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
-    s.log_in("officer")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("officer")
     assert "未巡到的街道" in s.legend() and "无物业管理的楼栋" in s.legend()
     assert page.inner_text("#bb-status").startswith("HKI-01：")
     page.select_option("#bb-panel select.bb-lang", "en")
@@ -335,8 +335,7 @@ def test_an_amap_basemap_draws_everything_in_gcj02_and_reads_clicks_back(live_se
     # AMap's tiles are on the internet: refused, so the test stays offline.
     aborted: list[str] = []
     page.route("**/*autonavi.com/**", lambda route: (aborted.append(route.request.url), route.abort()))
-    s.log_in("supervisor")
-    page.wait_for_selector(READY, timeout=20_000)
+    s.open_view("supervisor")
     assert page.get_attribute("body", "data-datum") == "wgs84"
     before_vertex = page.evaluate(BEAT_VERTEX, True)
     assert before_vertex["drawn"] == before_vertex["stored"]

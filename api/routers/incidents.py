@@ -1,5 +1,6 @@
 """Incident analyses: density, hot spots, near repeats, how good a hotspot map was, spikes."""
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -148,9 +149,9 @@ def near_repeat(
     """The Knox test: do incidents (burglaries unless types says otherwise) follow one another
     close in space and time more often than chance?"""
     first, last = answers.default_dates(db, place, start, end, days=365)
-    if not selection.types:
-        selection.types = ("burglary",)
     which = selection.between(place, first, last)
+    if not which.types:
+        which = replace(which, types=("burglary",))
     space, days = _bands(space_bands, "space_bands"), _bands(time_bands, "time_bands")
     return _computed(lambda: answers.near_repeat_answer(
         db, place, which, space_bands_m=space, time_bands_days=days, permutations=permutations, alpha=alpha,
