@@ -158,7 +158,7 @@ def hotspot_features(conn: Connection, place: queries.Place, which: IncidentFilt
 def near_repeat_answer(conn: Connection, place: queries.Place, which: IncidentFilter, *,
                        space_bands_m, time_bands_days, permutations: int, alpha: float,
                        max_events: int) -> dict:
-    found = incident_queries.incidents(conn, place, which)
+    found = incident_queries.incidents(conn, place, which, times=True)
     if len(found) > max_events:
         raise ValueError(f"{len(found):,} incidents match; the near-repeat test takes at most "
                          f"{max_events:,}: choose fewer days, types or a smaller place")
@@ -213,7 +213,7 @@ def spike_features(conn: Connection, place: queries.Place, which: IncidentFilter
     """This period (the last ``period_days`` before ``which.until``) against the ``periods`` before it."""
     span = timedelta(days=period_days)
     history_start = which.until - span * (periods + 1)
-    found = incident_queries.incidents(conn, place, replace(which, since=history_start))
+    found = incident_queries.incidents(conn, place, replace(which, since=history_start), times=True)
     polygon = place.metric_polygon()
     if unit == "beat":
         beats = incident_queries.beats_in(conn, place)

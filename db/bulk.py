@@ -1,4 +1,4 @@
-"""Bulk loading with COPY: the one way rows get into PostGIS in quantity."""
+"""Bulk loading with COPY, the one way rows get into PostGIS in quantity, and bulk reading."""
 
 from __future__ import annotations
 
@@ -58,23 +58,12 @@ def sync_id_sequences(conn: psycopg.Connection, tables: Iterable[str]) -> None:
         )
 
 
-def copy_out_floats(conn: psycopg.Connection, query: str, params: dict, columns: int) -> np.ndarray:
-    """The rows of ``query``, whose ``columns`` columns are all float8 and never NULL, as an
-    (n, columns) array, read by binary COPY.
+def aggregated_floats(conn: psycopg.Connection, query: str, params: dict) -> list[np.ndarray]:
+    """The columns of the one row of ``query`` as float arrays, each column being an aggregate
+    ``string_agg(float8send(value), '')`` (NULL when no row matched: an empty array).
 
-    A million rows arrive in a fraction of a second, where fetching them as rows takes
-    seconds. ``query`` uses psycopg's ``%(name)s`` placeholders.
+    A million values arrive in a fraction of a second, where fetching them as rows, even by
+    binary COPY, costs a Python step per row. ``query`` uses psycopg's ``%(name)s`` placeholders.
     """
-    data = bytearray()
-    with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
-        # A chunk per row: appending is fast where joining a million memoryviews is not.
-        for chunk in copy:
-            data += chunk
-    # The binary COPY format: a signature of 11 bytes, flags, a header extension of the
-    # length given, then per row the field count and per field its length and value,
-    # and a two-byte trailer.
-    start = 19 + int.from_bytes(data[15:19], "big")
-    row = np.dtype([("fields", ">i2")] + [item for k in range(columns)
-                                          for item in ((f"length{k}", ">i4"), (f"value{k}", ">f8"))])
-    rows = np.frombuffer(data, dtype=row, offset=start, count=(len(data) - start - 2) // row.itemsize)
-    return np.column_stack([rows[f"value{k}"].astype(float) for k in range(columns)]).reshape(-1, columns)
+    row = conn.execute(query, params, binary=True).fetchone()
+    return [np.frombuffer(column or b"", dtype=">f8").astype(float) for column in row]

@@ -7,10 +7,11 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import shapely
 from sqlalchemy import Connection
 
 from db.analysis import Place, place_frame, place_sql
-from db.bulk import copy_out_floats
+from db.bulk import aggregated_floats
 from geo.crs import to_metric
 from geo.windows import DailyWindow
 
@@ -37,12 +38,17 @@ class IncidentFilter:
                 "hours_length": hours.length_s if hours else None}
 
 
-# In psycopg's placeholders: it is read by binary COPY. A window of hours is tested as
-# in DailyWindow: seconds since its start, modulo a day, less than its length.
+# In psycopg's placeholders. Each column comes as one bytea of big-endian float8s: one row
+# crosses the wire instead of a million. The place is matched by bounding box here, which
+# its index answers, and exactly in numpy, which is twice as fast as ST_Intersects per row.
+# A window of hours is tested as in DailyWindow: seconds since its start, modulo a day,
+# less than its length.
+_POSITIONS = "string_agg(float8send(ST_X(i.geom)), ''), string_agg(float8send(ST_Y(i.geom)), '')"
+_TIMES = "string_agg(float8send(date_part('epoch', i.occurred_at)), '')"
 _FILTERED = """
-    SELECT ST_X(i.geom), ST_Y(i.geom), extract(epoch FROM i.occurred_at)::float8
-    FROM incident i JOIN (SELECT ST_GeomFromWKB(%(place)s, 4326) AS geom) b ON ST_Intersects(i.geom, b.geom)
-    WHERE i.occurred_at >= %(since)s AND i.occurred_at < %(until)s
+    FROM incident i
+    WHERE i.geom && ST_GeomFromWKB(%(place)s, 4326)
+      AND i.occurred_at >= %(since)s AND i.occurred_at < %(until)s
       AND (CAST(%(types)s AS text[]) IS NULL OR i.type = ANY(CAST(%(types)s AS text[])))
       AND (CAST(%(weekdays)s AS int[]) IS NULL
            OR extract(isodow FROM i.occurred_at AT TIME ZONE %(tz)s)::int = ANY(CAST(%(weekdays)s AS int[])))
@@ -54,26 +60,26 @@ _FILTERED = """
 
 @dataclass(frozen=True)
 class Incidents:
-    """Incidents as arrays: position in the place's metric CRS and in lon/lat, and time."""
+    """Incidents as arrays: position in the place's metric CRS and, when asked for, time."""
 
     x: np.ndarray
     y: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    t: np.ndarray  # epoch seconds
+    t: np.ndarray | None  # epoch seconds
 
     def __len__(self) -> int:
         return len(self.x)
 
-    def take(self, mask: np.ndarray) -> Incidents:
-        return Incidents(self.x[mask], self.y[mask], self.lon[mask], self.lat[mask], self.t[mask])
 
-
-def incidents(conn: Connection, place: Place, which: IncidentFilter) -> Incidents:
-    """The incidents in the place that pass the filter."""
-    lon, lat, t = copy_out_floats(conn.connection.driver_connection, _FILTERED, which.params(place), 3).T
-    x, y = to_metric(lon, lat, place.srid)
-    return Incidents(np.asarray(x), np.asarray(y), lon, lat, t)
+def incidents(conn: Connection, place: Place, which: IncidentFilter, *, times: bool = False) -> Incidents:
+    """The incidents in the place that pass the filter, with their times if ``times``."""
+    columns = f"{_POSITIONS}, {_TIMES}" if times else _POSITIONS
+    lon, lat, *t = aggregated_floats(conn.connection.driver_connection, f"SELECT {columns} {_FILTERED}",
+                                     which.params(place))
+    polygon = shapely.from_wkb(place.wkb)
+    shapely.prepare(polygon)
+    inside = shapely.intersects_xy(polygon, lon, lat)  # as ST_Intersects: the boundary counts
+    x, y = to_metric(lon[inside], lat[inside], place.srid)
+    return Incidents(np.asarray(x), np.asarray(y), t[0][inside] if times else None)
 
 
 def beats_in(conn: Connection, place: Place) -> pd.DataFrame:
