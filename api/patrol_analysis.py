@@ -90,7 +90,9 @@ def patrol_gap_features(conn: Connection, place: queries.Place, params: GapParam
 
 def entrance_audit_features(conn: Connection, place: queries.Place, params: GapParams, *,
                             reason: str | None, burglary_days: int, burglary_radius_m: float,
-                            weights: RiskWeights = RiskWeights()) -> dict:
+                            limit: int | None = None, weights: RiskWeights = RiskWeights()) -> dict:
+    """The audited entrances, riskiest first; with ``limit``, only the first so many are sent,
+    and the summary still counts them all."""
     pieces = _pieces(conn, place, params)
     doors = queries.audited_entrances(conn, place)
     passes = point_passes(doors["x"].to_numpy(), doors["y"].to_numpy(), pieces, params.radius_m)
@@ -110,12 +112,12 @@ def entrance_audit_features(conn: Connection, place: queries.Place, params: GapP
                  rank=rank, reasons=list(row.reasons), passed=bool(row.passed), passes=int(row.passes),
                  households=int(row.households), living_alone=int(row.living_alone),
                  burglaries_near=int(row.burglaries_near), risk=_round(row.risk))
-        for rank, row in enumerate(audit.itertuples(index=False), start=1)
+        for rank, row in enumerate(audit.head(limit).itertuples(index=False), start=1)
     ]
     summary = {**_about(place, params), "risk": weights.describe(burglary_radius_m, burglary_days),
                "burglaries_counted": [burglary_since.date().isoformat(), params.nights.last.isoformat()],
                "entrances_in_beat": len(doors), "listed_by_reason": by_reason,
-               "listed": len(features), "unpassed": int(sum(not f["properties"]["passed"] for f in features))}
+               "listed": len(audit), "sent": len(features), "unpassed": int((~audit["passed"]).sum())}
     return {"type": "FeatureCollection", "features": features, "summary": summary}
 
 

@@ -192,6 +192,26 @@ def test_the_audit_filters_by_reason(client, auth, beat):
     assert bad.status_code == 422
 
 
+def test_the_audit_sends_the_riskiest_first_and_counts_them_all(client, auth, beat):
+    params = {"beat": "T-1", "start": NIGHT, "end": NIGHT}
+    every = client.get("/api/analysis/unmanaged-entrances", headers=auth("officer"), params=params).json()
+    top = client.get("/api/analysis/unmanaged-entrances", headers=auth("officer"),
+                     params={**params, "limit": 1}).json()
+    assert len(every["features"]) == 2 and top["features"] == every["features"][:1]
+    assert top["summary"]["listed"] == every["summary"]["listed"] == 2
+    assert (top["summary"]["sent"], top["summary"]["unpassed"]) == (1, every["summary"]["unpassed"])
+
+
+def test_the_default_nights_are_the_week_up_to_the_last_patrolled_night(client, auth, conn, beat):
+    walk(conn, [(0, 100, at("01:00", "2026-11-10")), (200, 100, at("01:03", "2026-11-10"))])
+    response = client.get("/api/analysis/nights", params={"beat": "T-1"}, headers=auth("officer"))
+    assert response.status_code == 200, response.text
+    # A walk after midnight belongs to the night that began the evening before.
+    assert response.json()["nights"] == ["2026-11-03", NIGHT]
+    by_default = client.get("/api/analysis/patrol-gaps", params={"beat": "T-1"}, headers=auth("officer"))
+    assert by_default.json()["summary"]["nights"] == ["2026-11-03", NIGHT]
+
+
 def test_no_patrols_at_all_is_an_answer_not_an_error(client, auth, beat):
     body = gaps(client, auth)
     assert body["summary"]["covered_length_m"] == 0 and body["summary"]["track_pieces"] == 0

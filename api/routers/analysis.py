@@ -21,8 +21,6 @@ router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 MAX_NIGHTS = 366
 
 
-
-
 def gap_params(
     place: PlaceDep,
     db: DbDep,
@@ -46,6 +44,14 @@ def gap_params(
 GapParamsDep = Annotated[GapParams, Depends(gap_params)]
 
 
+@router.get("/nights")
+def nights(place: PlaceDep, db: DbDep, user: CurrentUser) -> dict:
+    """The nights the analyses take when none are given: the week up to the last night with
+    patrols. A page asks this first, so that all its analyses can then run at once on the same nights."""
+    first, last = default_nights(db, place, None, None)
+    return {"place": place.code, "nights": [first.isoformat(), last.isoformat()]}
+
+
 @router.get("/patrol-gaps")
 def patrol_gaps(
     place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
@@ -61,7 +67,8 @@ def unmanaged_entrances(
     reason: Annotated[Literal[REASONS] | None, Query()] = None,
     burglary_days: Annotated[int, Query(ge=1, le=365, description="burglaries of the last N days count")] = 30,
     burglary_radius_m: Annotated[float, Query(gt=0, le=1000)] = 100.0,
+    limit: Annotated[int | None, Query(ge=1, description="send only the riskiest N (all are counted)")] = None,
 ) -> dict:
     """Entrances of unmanaged, ungated or unwatched buildings, ranked by risk."""
     return entrance_audit_features(db, place, params, reason=reason, burglary_days=burglary_days,
-                                   burglary_radius_m=burglary_radius_m)
+                                   burglary_radius_m=burglary_radius_m, limit=limit)
