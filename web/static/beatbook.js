@@ -158,6 +158,27 @@ window.beatbook = (function () {
     return promise;
   }
 
+  // Tiles are drawn on canvases, because tens of thousands of SVG paths take the browser
+  // seconds to lay out. A canvas would take every click over its whole tile and hide the
+  // layers under it, so the canvases let clicks through (beatbook.css) and a click on the map
+  // is offered to the tile layers here, topmost first, each hit-testing its own features.
+  // A hazardous site's risk radius spills over its tile's edge, which a canvas would cut off;
+  // those layers are few features and stay SVG.
+  const SVG_TILE_LAYERS = ["hazardous_sites"];
+
+  function clickTiles(e) {
+    const grids = Object.values(layers).filter((l) => l.grid && map.hasLayer(l.grid)).map((l) => l.grid)
+      .sort((a, b) => b.options.zIndex - a.options.zIndex);
+    for (const grid of grids) {
+      const coords = map.project(e.latlng, grid._tileZoom).unscaleBy(grid.getTileSize()).floor();
+      coords.z = grid._tileZoom;
+      const tile = grid._vectorTiles[grid._tileCoordsToKey(coords)];
+      // SVG tiles take their own clicks; a tile still loading or being removed has no map.
+      if (tile && tile._onClick && tile._map) tile._onClick(e.originalEvent);
+      if (e.originalEvent._stopped) return; // the tile found a feature there and fired its click
+    }
+  }
+
   function minZoom(layer) { return (config.tiles.minZoom || {})[layer] ?? 0; }
 
   function tileGrid(layer, options, Base) {
@@ -165,6 +186,8 @@ window.beatbook = (function () {
       bbLayer: layer,
       pane: "bb-tiles",
       className: "bb-grid-" + layer,
+      rendererFactory: SVG_TILE_LAYERS.includes(layer) ? L.svg.tile : L.canvas.tile,
+      getFeatureId: (f) => f.id, // with it, VectorGrid keeps each tile's renderer, which clickTiles asks
       interactive: true,
       minZoom: minZoom(layer),
       maxNativeZoom: config.tiles.maxNativeZoom,
@@ -199,6 +222,8 @@ window.beatbook = (function () {
     // Leaflet 1.9 asks a clicked circle marker for its position before firing the event; a
     // point drawn from a tile has none, so the click's own position is used instead.
     if (window.PointSymbolizer) window.PointSymbolizer.include({ getLatLng: undefined });
+    // A canvas tile marks a click it took with Leaflet 1.7's DomEvent.fakeStop, gone in 1.9.
+    if (!L.DomEvent.fakeStop) L.DomEvent.fakeStop = (e) => { e._stopped = true; };
   }
 
   function pixelsPerMetre(zoom) {
@@ -448,13 +473,13 @@ window.beatbook = (function () {
 
   async function loadAudit(layer, signal) {
     const reason = auditReason();
-    const data = await api("/analysis/unmanaged-entrances", { beat: state.beat, ...nights(), reason }, signal);
+    const limit = state.view === "officer" ? OFFICER_AUDIT_TOP : null;
+    const data = await api("/analysis/unmanaged-entrances", { beat: state.beat, ...nights(), reason, limit }, signal);
     fillPeriod(...(data.summary.nights || []));
     let features = data.features;
     if (state.view === "planner" && !reason) {
       features = features.filter((f) => f.properties.reasons.some((r) => r === "no_access_control" || r === "no_camera"));
     }
-    if (state.view === "officer") features = features.slice(0, OFFICER_AUDIT_TOP);
     const planner = state.view === "planner";
     const keys = ["rank", "reasons", "households", "living_alone", "burglaries_near", "risk"].concat(planner ? [] : ["passed"]);
     layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON({ type: "FeatureCollection", features }, {
@@ -575,8 +600,14 @@ window.beatbook = (function () {
       // With no beats there is nothing to analyse: the view is the (empty) map.
       const analyses = state.beats.features.length ? viewLayers().filter((id) => layers[id].analysis && isOn(id)) : [];
       let rest = analyses;
-      // Without dates, the first answer chooses them; the others then ask for the same ones.
-      if (!state.period.start && analyses.length) { await runAnalysis(analyses[0], signal); rest = analyses.slice(1); }
+      // Without dates, the beat's default nights are asked first, so the analyses all run at
+      // once on the same ones; with no beat, the first answer chooses them for the others.
+      if (!state.period.start && analyses.length && VIEWS[state.view].beat) {
+        fillPeriod(...(await api("/analysis/nights", { beat: state.beat }, signal)).nights);
+      } else if (!state.period.start && analyses.length) {
+        await runAnalysis(analyses[0], signal);
+        rest = analyses.slice(1);
+      }
       await Promise.all(rest.map((id) => runAnalysis(id, signal)));
       if (run !== runs) return;
       if (thenTiles) addTileLayers();
@@ -906,7 +937,10 @@ window.beatbook = (function () {
     document.getElementById("bb-print").addEventListener("click", () => { printBriefing(); });
     window.addEventListener("afterprint", endBriefing);
     map.on("zoomend", () => renderLegend());
-    map.on("click", (e) => { state.clicked = toWgs84(e.latlng); });
+    map.on("click", (e) => {
+      state.clicked = toWgs84(e.latlng);
+      clickTiles(e);
+    });
   }
 
   async function draw() {
