@@ -20,7 +20,8 @@ from sqlalchemy import URL, create_engine, make_url, pool, text
 from beatbook import cluster
 from beatbook.settings import PROJECT_ROOT, Settings
 
-TEST_DB = "beatbook_test"
+# Another name lets two runs of the suite share one server without wiping each other's data.
+TEST_DB = os.environ.get("BEATBOOK_TEST_DB", "beatbook_test")
 PASSWORD = "correct horse battery staple"
 SHARED_DATA = Path(os.environ.get("BEATBOOK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from beatbook.cli import app
 from beatbook.settings import get_settings
 from db.migrate import upgrade
-from tests.conftest import fresh_database, libpq
+from tests.conftest import TEST_DB, fresh_database, libpq
 from tests.test_ingest import HELSINKI
 
 runner = CliRunner()
@@ -16,7 +16,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def cli_db(server_url):
-    url = fresh_database(server_url, "beatbook_test_cli")
+    url = fresh_database(server_url, TEST_DB + "_cli")
     upgrade(url.render_as_string(hide_password=False))
     return libpq(url)
 

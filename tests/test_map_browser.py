@@ -20,7 +20,7 @@ from beatbook.generate.load import load_dataset
 from beatbook.settings import Settings
 from db.migrate import upgrade
 from db.users import upsert_user
-from tests.conftest import PASSWORD, fresh_database, libpq
+from tests.conftest import PASSWORD, TEST_DB, fresh_database, libpq
 
 READY = "body[data-ready=true]"
 GAP_COLOUR = "#ff0a8c"  # beatbook.js: the patrol gaps' loud colour
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_server(server_url, demo_frames):
-    url = fresh_database(server_url, "beatbook_test_map")
+    url = fresh_database(server_url, TEST_DB + "_map")
     upgrade(url.render_as_string(hide_password=False))
     load_dataset(libpq(url), demo_frames, progress=False)
     rebuild_all_tracks(libpq(url))
