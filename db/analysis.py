@@ -136,7 +136,7 @@ def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
             FROM nearest n LEFT JOIN resident r ON r.household_id = n.household_id AND r.lives_alone
             GROUP BY 1
         )
-        SELECT i.id, COALESCE(bd.managed, false) AS managed, i.access_control,
+        SELECT i.id, i.building_id, COALESCE(bd.managed, false) AS managed, i.access_control,
                COALESCE(behind.households, 0) AS households, COALESCE(behind.alone, 0) AS living_alone,
                ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat
         FROM inside i LEFT JOIN building bd ON bd.id = i.building_id
@@ -144,6 +144,15 @@ def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
         ORDER BY i.id
     """, {"place": place.wkb})
     return with_metric_xy(frame.astype({"households": int, "living_alone": int}), place)
+
+
+def buildings_by_id(conn: Connection, ids) -> pd.DataFrame:
+    """Buildings by id, in that order: address, name and outline as GeoJSON."""
+    return pd.DataFrame(conn.execute(text("""
+        SELECT b.id, b.address, b.name, ST_AsGeoJSON(b.geom, 7) AS geojson
+        FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS wanted(id, n) JOIN building b USING (id)
+        ORDER BY wanted.n
+    """), {"ids": [int(i) for i in ids]}).all(), columns=["id", "address", "name", "geojson"])
 
 
 def with_metric_xy(frame: pd.DataFrame, place: Place) -> pd.DataFrame:

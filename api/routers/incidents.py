@@ -1,37 +1,21 @@
 """Incident analyses: density, hot spots, near repeats, how good a hotspot map was, spikes."""
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api import incident_analysis as answers
 from api.deps import CurrentUser, DbDep
 from api.errors import InvalidInput
+from api.incident_params import FilterDep, SelectionDep
 from api.places import PlaceDep
-from db.analysis import Place
-from db.incidents import IncidentFilter
-from geo.windows import DailyWindow
 
 router = APIRouter(prefix="/api/analysis", tags=["incidents"])
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DEFAULT_DAYS = 90
-MAX_DAYS = 3660
 # Knox pairs grow with the square of the events; more than this is a city-wide batch job.
 MAX_NEAR_REPEAT_EVENTS = 50_000
-
-
-def _local_range(place: Place, first: date, last: date) -> tuple[datetime, datetime]:
-    """Local midnight of ``first`` to local midnight after ``last``."""
-    if last < first:
-        raise InvalidInput(f"the end ({last}) is before the start ({first})")
-    if (last - first).days >= MAX_DAYS:
-        raise InvalidInput(f"ask for at most {MAX_DAYS} days at a time")
-    tz = ZoneInfo(place.tz)
-    return datetime.combine(first, time(), tz), datetime.combine(last + timedelta(days=1), time(), tz)
 
 
 def _numbers(text: str, name: str) -> tuple[float, ...]:
@@ -52,45 +36,6 @@ def _bands(text: str, name: str) -> tuple[tuple[float, float], ...]:
     return bands
 
 
-class Selection:
-    """Which incidents: types, hours of day and weekdays (local time)."""
-
-    def __init__(
-        self,
-        types: Annotated[str | None, Query(pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=500,
-                                           description="incident types, e.g. burglary,theft")] = None,
-        hours: Annotated[str | None, Query(description="hours of day, local; may cross midnight, "
-                                                       "e.g. 22:00-06:00")] = None,
-        days: Annotated[str | None, Query(description="weekdays, e.g. sat,sun")] = None,
-    ):
-        try:
-            self.hours = DailyWindow.parse(hours) if hours else None
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-        names = days.lower().split(",") if days else []
-        if unknown := [d for d in names if d not in WEEKDAYS]:
-            raise InvalidInput(f"unknown weekday {unknown[0]!r}; use {','.join(WEEKDAYS)}")
-        self.weekdays = tuple(sorted({WEEKDAYS.index(d) + 1 for d in names}))
-        self.types = tuple(sorted(set(types.split(",")))) if types else ()
-
-    def between(self, place: Place, first: date, last: date) -> IncidentFilter:
-        since, until = _local_range(place, first, last)
-        return IncidentFilter(since, until, self.types, self.hours, self.weekdays)
-
-
-SelectionDep = Annotated[Selection, Depends()]
-
-
-def incident_filter(
-    place: PlaceDep, db: DbDep, selection: SelectionDep,
-    start: Annotated[date | None, Query(description="first day (local)")] = None,
-    end: Annotated[date | None, Query(description="last day (local); default: the latest incident's")] = None,
-) -> IncidentFilter:
-    first, last = answers.default_dates(db, place, start, end, days=DEFAULT_DAYS)
-    return selection.between(place, first, last)
-
-
-FilterDep = Annotated[IncidentFilter, Depends(incident_filter)]
 CellQuery = Query(gt=0, le=5000, description="cell size in metres (hexagon: edge length)")
 
 
