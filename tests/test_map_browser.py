@@ -117,6 +117,9 @@ class Session:
     def overlays(self) -> list[str]:
         return self.page.eval_on_selector_all("#bb-overlays input", "inputs => inputs.map(i => i.dataset.layer)")
 
+    def overlays_text(self) -> str:
+        return self.page.inner_text("#bb-overlays")
+
     def outside(self) -> list[str]:
         """What was asked of anything but this server."""
         return [u for u in self.requests if not u.startswith((self.server, "data:", "blob:"))]
@@ -287,6 +290,16 @@ def test_a_planner_sees_cameras_and_uncovered_entrances_but_no_patrols(live_serv
     legend = s.legend()
     assert "Entrances without cover" in legend and "Field of view" in legend
     assert s.state("counts.audit") > 0
+    # The siting view proposes five new cameras, numbered by what each adds, with a popup of it.
+    assert s.asked("/plan/cameras") and s.state("counts.sites") == 5
+    assert "Proposed camera" in legend and "5 new cameras: best sites" in s.overlays_text()
+    # (Sites stand by the entrances they guard, under the audit's markers: clicked from script.)
+    page.evaluate("""() => { window.beatbook.layers.siting.leaflet.eachLayer(function fire(l) {
+        if (l.eachLayer) l.eachLayer(fire); else if (l.getTooltip() && l.getTooltip().getContent() === "1") l.fire("click", { latlng: l.getLatLng() }, true);
+    }); }""")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert "Weight it adds" in popup and "Share of all it adds" in popup and "%" in popup
+    page.click(".leaflet-popup-close-button")
     before = len(s.requests)
     page.select_option("#bb-reason", "no_camera")
     s.wait_for_draw(2)

@@ -13,6 +13,7 @@ window.beatbook = (function () {
   const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
   const MAX_NIGHTS = 366;
   const HOTSPOT_CELL_M = 100;
+  const SITING_K = 5; // new cameras, and gates, the planner's view proposes
   const OFFICER_AUDIT_TOP = 20; // entrances drawn in the officer's view; the briefing lists 10
   const BRIEFING_TOP = 10;
   const SECTOR_MIN_ZOOM = 15; // a 30 m sector is a few pixels below this
@@ -28,7 +29,7 @@ window.beatbook = (function () {
     premises: "#00897b", hazard: "#6a1b9a", hazardRadius: "#e65100",
     incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
     gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
-    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026",
+    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00",
     classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
   };
 
@@ -52,10 +53,13 @@ window.beatbook = (function () {
 
   function authHeaders() { return { Authorization: "Bearer " + token }; }
 
-  async function api(path, params, signal) {
+  // With a body, a POST of it as JSON (the planning routes); otherwise a GET.
+  async function api(path, params, signal, body) {
     const query = params ? new URLSearchParams(
       Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString() : "";
-    const response = await fetch(config.api + path + (query ? "?" + query : ""), { headers: authHeaders(), signal });
+    const request = body === undefined ? { headers: authHeaders(), signal }
+      : { method: "POST", headers: { ...authHeaders(), "Content-Type": "application/json" }, body: JSON.stringify(body), signal };
+    const response = await fetch(config.api + path + (query ? "?" + query : ""), request);
     if (response.status === 401) { logout(); throw new Error(response.statusText); }
     if (!response.ok) {
       let detail = response.statusText;
@@ -107,6 +111,7 @@ window.beatbook = (function () {
         { dateStyle: "medium", timeStyle: "short", timeZone: state.timezone || undefined });
     }
     if (key === "id" || key.endsWith("_id") || key === "rank") return String(value); // numbers that name things
+    if (key.endsWith("_share")) return I.number(100 * value, 1) + " %";
     if (typeof value === "number") return I.number(value, 2);
     return I.value(value);
   }
@@ -376,6 +381,16 @@ window.beatbook = (function () {
       legend: [["fill", { stroke: C.hot, fill: C.hot }, "legend.hot"], ["fill", { stroke: C.cold, fill: C.cold }, "legend.cold"]],
       params: () => ({ beat: state.beat, ...ninetyDays() }),
     };
+    layers.siting = {
+      id: "siting", label: () => t("layer.siting", { k: SITING_K }), analysis: true, load: loadSiting,
+      leaflet: L.featureGroup(), legend: [["dot", C.site, "legend.site"]],
+      params: () => ({ beat: state.beat, end: state.period.end }),
+    };
+    layers.gates = {
+      id: "gates", label: () => t("layer.gates", { k: SITING_K }), analysis: true, load: loadGates,
+      leaflet: L.featureGroup(), legend: [["line", C.gate, "legend.gate"]],
+      params: () => ({ beat: state.beat, end: state.period.end }),
+    };
     layers.density = {
       id: "density", label: () => t("layer.density"), analysis: true, load: loadDensity, leaflet: L.featureGroup(),
       legend: [["fill", { stroke: C.density, fill: C.density }, "legend.density"], ["line", C.density, "legend.contour"]],
@@ -398,7 +413,7 @@ window.beatbook = (function () {
     planner: {
       // No patrol layers: planners see where cover is missing, not where officers walked.
       beat: true, reason: true,
-      layers: [["audit", 1], ["cameras", 1], ["beats", 1], ["buildings", 1], ["entrances", 1], ["hotspots", 0],
+      layers: [["audit", 1], ["siting", 1], ["gates", 0], ["cameras", 1], ["beats", 1], ["buildings", 1], ["entrances", 1], ["hotspots", 0],
                ["density", 0], ["hazardous", 0], ["premises", 0], ["incidents", 0], ["streets", 0]],
     },
   };
@@ -511,6 +526,39 @@ window.beatbook = (function () {
     }));
     layer.redraw();
     state.counts.hotspots = data.features.length;
+    return { data };
+  }
+
+  // Where k new cameras, and k gates, would guard the most of what the audit lists (and, for
+  // cameras, the incidents of the 90 days to the period's end): numbered by marginal gain.
+  async function loadSiting(layer, signal) {
+    const data = await api("/plan/cameras", { beat: state.beat, end: state.period.end }, signal, { k: SITING_K });
+    const keys = ["rank", "gain", "gain_share", "entrances", "incidents", "range_m"];
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
+      pointToLayer: (f, latlng) => L.featureGroup([
+        L.circle(latlng, { radius: f.properties.range_m, color: C.site, weight: 1.5, dashArray: "4 4", fillOpacity: 0.08, interactive: false }),
+        L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: C.site, fillOpacity: 1 })
+          .bindTooltip(String(f.properties.rank), { permanent: true, direction: "center", className: "bb-num bb-num-site" }),
+      ]),
+      onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, keys))),
+    }));
+    layer.redraw();
+    state.counts.sites = data.features.length;
+    return { data };
+  }
+
+  async function loadGates(layer, signal) {
+    const data = await api("/plan/access-control", { beat: state.beat, end: state.period.end }, signal, { k: SITING_K });
+    const keys = ["rank", "address", "gain", "gain_share", "entrances", "households"];
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
+      style: () => ({ color: C.gate, weight: 4, fillColor: C.gate, fillOpacity: 0.25 }),
+      onEachFeature: (f, l) => {
+        l.bindTooltip(String(f.properties.rank), { permanent: true, direction: "center", className: "bb-num bb-num-gate" });
+        l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, keys)));
+      },
+    }));
+    layer.redraw();
+    state.counts.gates = data.features.length;
     return { data };
   }
 

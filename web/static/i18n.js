@@ -61,6 +61,8 @@ window.beatbookI18n = (function () {
     "layer.auditPlanner": { en: "Entrances without cover", zh: "无门禁或监控的出入口" },
     "layer.hotspots": { en: "Hot spots (90 days)", zh: "热点（90 天）" },
     "layer.density": { en: "Incident density (90 days)", zh: "警情密度（90 天）" },
+    "layer.siting": { en: "{k} new cameras: best sites", zh: "新增 {k} 个摄像头的最佳点位" },
+    "layer.gates": { en: "{k} new access gates: best buildings", zh: "新增 {k} 处门禁的最佳楼栋" },
 
     "legend": { en: "Legend", zh: "图例" },
     "legend.beat": { en: "Beat boundary", zh: "警务区边界" },
@@ -88,6 +90,8 @@ window.beatbookI18n = (function () {
     "legend.density": { en: "Density (darker: more incidents)", zh: "密度（越深警情越多）" },
     "legend.contour": { en: "Contours holding 50/75/90% of incidents", zh: "包含 50/75/90% 警情的等值线" },
     "legend.classes": { en: "{from}–{to} % of the average beat", zh: "平均工作量的 {from}–{to}%" },
+    "legend.site": { en: "Proposed camera (number: order of gain; ring: its range)", zh: "建议摄像头（数字：增益顺序；圆圈：视距）" },
+    "legend.gate": { en: "Building proposed for an access gate", zh: "建议安装门禁的楼栋" },
     "legend.zoomIn": { en: "(zoom in to see)", zh: "（放大后显示）" },
 
     "print": { en: "Print briefing", zh: "打印巡逻简报" },
@@ -159,6 +163,10 @@ window.beatbookI18n = (function () {
     "field.p_adjusted": { en: "p (adjusted)", zh: "p（校正后）" },
     "field.code": { en: "Beat", zh: "警务区" },
     "field.incidents": { en: "Incidents", zh: "警情数" },
+    "field.gain": { en: "Weight it adds", zh: "新增覆盖权重" },
+    "field.gain_share": { en: "Share of all it adds", zh: "新增覆盖占比" },
+    "field.entrances": { en: "Entrances newly covered", zh: "新覆盖出入口" },
+    "field.range_m": { en: "Range (m)", zh: "视距（米）" },
     "field.share": { en: "Share of incidents", zh: "警情占比" },
 
     "value.yes": { en: "yes", zh: "是" },
