@@ -13,13 +13,28 @@ from api import incident_analysis as answers
 from api.deps import DbDep
 from api.errors import InvalidInput
 from api.places import PlaceDep
+from db import analysis as queries
 from db.analysis import Place
-from db.incidents import IncidentFilter
+from db.incidents import IncidentFilter, latest_incident
 from geo.windows import DailyWindow
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
+
+
+def workload_period(db: DbDep, start: date | None, end: date | None) -> tuple[date, date, datetime, datetime]:
+    """The days whose incidents a workload counts (by default the 90 up to the area's latest
+    incident), and their local midnights."""
+    area = queries.whole_area(db)
+    tz = ZoneInfo(area.tz if area else "UTC")
+    if end is None:
+        latest = latest_incident(db, area) if area else None
+        end = latest.astimezone(tz).date() if latest else date.today()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise InvalidInput(f"the end ({end}) is before the start ({start})")
+    return start, end, datetime.combine(start, time(), tz), datetime.combine(end + timedelta(days=1), time(), tz)
 
 
 def local_range(place: Place, first: date, last: date) -> tuple[datetime, datetime]:

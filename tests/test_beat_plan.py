@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from geo.beat_plan import divide, plan_beats, ratio_floor, reassign_officers
+from geo.beat_plan import divide, joined_blocks, plan_beats, ratio_floor, reassign_officers
 
 
 def squares(nx: int, ny: int) -> gpd.GeoSeries:
@@ -227,3 +227,13 @@ def test_an_officer_whose_old_beat_is_a_new_beat_gets_it(current, seed):
         row = table.loc[f"officer {beat}"]
         assert row["new_beat"] == labels[current == beat][0]
         assert row["kept"] == pytest.approx(1.0)
+
+
+def test_a_block_meeting_the_rest_only_at_a_corner_is_joined_to_its_nearest():
+    blocks = gpd.GeoSeries([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100),
+                            shapely.box(200, 100, 300, 200), shapely.box(500, 500, 600, 600)], crs="EPSG:32635")
+    adjacency = joined_blocks(blocks).toarray()
+    assert adjacency[0, 1] and adjacency[1, 0]  # an edge shared
+    assert adjacency[2, 1] and adjacency[1, 2]  # a corner only: joined to the block it touches
+    assert adjacency[3].sum() == 1 and adjacency[3, 1]  # apart: joined to the nearest of the main piece
+    assert (adjacency == adjacency.T).all()

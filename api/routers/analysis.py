@@ -1,47 +1,14 @@
-from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, DbDep
-from api.errors import InvalidInput
-from api.patrol_analysis import (
-    GapParams,
-    default_nights,
-    entrance_audit_features,
-    patrol_gap_features,
-)
+from api.patrol_analysis import default_nights, entrance_audit_features, patrol_gap_features
+from api.patrol_params import GapParamsDep
 from api.places import PlaceDep
 from geo.entrance_audit import REASONS
-from geo.patrol_gaps import Nights
-from geo.windows import DailyWindow
 
 router = APIRouter(prefix="/api/analysis", tags=["analysis"])
-
-MAX_NIGHTS = 366
-
-
-def gap_params(
-    place: PlaceDep,
-    db: DbDep,
-    start: Annotated[date | None, Query(description="first night (the date it starts on)")] = None,
-    end: Annotated[date | None, Query(description="last night; default: the last night with patrols")] = None,
-    window: Annotated[str, Query(description="daily window in local time; may cross midnight")] = "22:00-06:00",
-    radius_m: Annotated[float, Query(gt=0, le=500, description="cover radius in metres")] = 30.0,
-) -> GapParams:
-    try:
-        daily = DailyWindow.parse(window)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-    first, last = default_nights(db, place, start, end)
-    if last < first:
-        raise InvalidInput(f"end ({last}) is before start ({first})")
-    if (last - first).days >= MAX_NIGHTS:
-        raise InvalidInput(f"ask for at most {MAX_NIGHTS} nights at a time")
-    return GapParams(Nights(daily, first, last, place.tz), radius_m)
-
-
-GapParamsDep = Annotated[GapParams, Depends(gap_params)]
 
 
 @router.get("/nights")

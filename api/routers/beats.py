@@ -1,15 +1,12 @@
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, DbDep
-from api.errors import InvalidInput
-from db import analysis as queries
+from api.incident_params import workload_period
 from db.features import read_features
-from db.incidents import latest_incident
 from db.layers import LAYERS
 from db.workload import beat_measures
 from geo.workload import MEASURES, balance, workload
@@ -48,15 +45,7 @@ def beat_workload(
     """
     weights = dict(zip(MEASURES, (households, residents_to_visit, premises_due, sites_due, incidents,
                                   open_disputes, street_km)))
-    area = queries.whole_area(db)
-    tz = ZoneInfo(area.tz if area else "UTC")
-    if end is None:
-        latest = latest_incident(db, area) if area else None
-        end = latest.astimezone(tz).date() if latest else date.today()
-    start = start or end - timedelta(days=89)
-    if end < start:
-        raise InvalidInput(f"the end ({end}) is before the start ({start})")
-    since, until = datetime.combine(start, time(), tz), datetime.combine(end + timedelta(days=1), time(), tz)
+    start, end, since, until = workload_period(db, start, end)
     table = workload(beat_measures(db, since=since, until=until, as_of=end), weights)
     features = [{"type": "Feature", "geometry": json.loads(row.geojson),
                  "properties": {"code": row.code, "name": row.name, "workload": round(float(row.workload), 3),
