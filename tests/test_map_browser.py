@@ -218,6 +218,26 @@ def test_an_officer_gets_tonights_view_of_the_beat_and_prints_its_briefing(live_
     s.check_clean()
 
 
+def test_the_officer_plans_tonights_route_and_takes_it_along(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.open_view("officer")
+    assert "route" in s.overlays() and not s.asked("/plan/patrol-route")  # planned when asked for
+    page.check("#bb-overlays input[data-layer=route]")
+    page.wait_for_function("window.beatbook.state.counts.routeStops > 0", timeout=30_000)
+    [asked] = s.asked("/plan/patrol-route")
+    assert asked["beat"] == ["HKI-01"] and asked["start"] == [page.input_value("#bb-start")]
+    assert "Planned route" in s.legend()
+    assert page.locator(".bb-num-route").count() == s.state("counts.routeStops")
+    page.evaluate("window.print = () => {}")
+    page.click("#bb-print")
+    page.wait_for_selector("body[data-briefing=ready]", timeout=20_000)
+    briefing = page.locator("#bb-briefing")
+    assert "Route: " in briefing.inner_text()
+    assert briefing.locator("table").nth(2).locator("tbody tr").count() == s.state("counts.routeStops")
+    s.check_clean()
+
+
 def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
     s = Session(browser, live_server)
     page = s.page

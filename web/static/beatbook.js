@@ -13,6 +13,7 @@ window.beatbook = (function () {
   const WINDOW = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/;
   const MAX_NIGHTS = 366;
   const HOTSPOT_CELL_M = 100;
+  const ROUTE_BUDGET_MIN = 90; // the officer's route: on foot, from the station and back
   const SITING_K = 5; // new cameras, and gates, the planner's view proposes
   const OFFICER_AUDIT_TOP = 20; // entrances drawn in the officer's view; the briefing lists 10
   const BRIEFING_TOP = 10;
@@ -29,7 +30,7 @@ window.beatbook = (function () {
     premises: "#00897b", hazard: "#6a1b9a", hazardRadius: "#e65100",
     incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
     gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
-    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00",
+    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1",
     classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
   };
 
@@ -381,6 +382,11 @@ window.beatbook = (function () {
       legend: [["fill", { stroke: C.hot, fill: C.hot }, "legend.hot"], ["fill", { stroke: C.cold, fill: C.cold }, "legend.cold"]],
       params: () => ({ beat: state.beat, ...ninetyDays() }),
     };
+    layers.route = {
+      id: "route", label: () => t("layer.route", { minutes: ROUTE_BUDGET_MIN }), analysis: true, load: loadRoute,
+      leaflet: L.featureGroup(), legend: [["line", C.route, "legend.route"], ["dot", C.route, "legend.routeStop"]],
+      params: () => ({ beat: state.beat, ...nights() }),
+    };
     layers.siting = {
       id: "siting", label: () => t("layer.siting", { k: SITING_K }), analysis: true, load: loadSiting,
       leaflet: L.featureGroup(), legend: [["dot", C.site, "legend.site"]],
@@ -402,7 +408,7 @@ window.beatbook = (function () {
   const VIEWS = {
     officer: {
       beat: true, print: true,
-      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["density", 0], ["beats", 1], ["buildings", 1],
+      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["route", 0], ["density", 0], ["beats", 1], ["buildings", 1],
                ["entrances", 1], ["incidents", 0], ["cameras", 0], ["premises", 0], ["hazardous", 0], ["streets", 0]],
     },
     supervisor: {
@@ -527,6 +533,27 @@ window.beatbook = (function () {
     layer.redraw();
     state.counts.hotspots = data.features.length;
     return { data };
+  }
+
+  // Tonight's route on foot from the station and back: the gaps, the unmanaged entrances not
+  // passed and the hot spots that fit in the time, numbered in the order they are visited.
+  async function loadRoute(layer, signal) {
+    const data = await api("/plan/patrol-route", { beat: state.beat, ...nights() }, signal, { budget_min: ROUTE_BUDGET_MIN });
+    const stops = data.features.filter((f) => f.properties.feature === "stop");
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
+      filter: (f) => f.properties.feature === "route" || f.properties.feature === "stop",
+      style: () => ({ color: C.route, weight: 4, opacity: 0.8, dashArray: "10 6" }),
+      pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 2, fillColor: C.route, fillOpacity: 1 })
+        .bindTooltip(String(f.properties.order), { permanent: true, direction: "left", offset: [-6, 0], className: "bb-num bb-num-route" }),
+      onEachFeature: (f, l) => {
+        if (f.properties.feature === "stop") {
+          l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, ["order", "kind", "arrival", "stay_min", "value"])));
+        }
+      },
+    }));
+    layer.redraw();
+    state.counts.routeStops = stops.length;
+    return { data, stops };
   }
 
   // Where k new cameras, and k gates, would guard the most of what the audit lists (and, for
@@ -868,7 +895,8 @@ window.beatbook = (function () {
   }
 
   // The briefing: a head above the map, then the ten longest gaps and the ten entrances at
-  // greatest risk (numbered as on the map), then the legend. Counts only, no people.
+  // greatest risk (numbered as on the map), the route's stops when one is planned, then the
+  // legend. Counts only, no people.
   function buildBriefing() {
     const box = document.getElementById("bb-briefing");
     const gaps = state.data.gaps, audit = state.data.audit;
@@ -878,6 +906,11 @@ window.beatbook = (function () {
       const p = f.properties;
       return ["E" + (i + 1), String(p.id), formatValue("reasons", p.reasons), String(p.households), String(p.living_alone),
               String(p.burglaries_near), I.number(p.risk, 1), t(p.passed ? "value.passed" : "value.notPassed")];
+    });
+    const route = isOn("route") ? state.data.route : null;
+    const routeRows = (route ? route.stops : []).map((f) => {
+      const p = f.properties;
+      return [String(p.order), I.value(p.kind), p.arrival, I.number(p.stay_min, 1)];
     });
     const legend = el("div", { class: "bb-brief-legend" });
     if (legendControl) for (const node of legendControl.getContainer().querySelectorAll(".bb-legend-layer")) legend.append(node.cloneNode(true));
@@ -891,6 +924,9 @@ window.beatbook = (function () {
         el("section", {}, el("h2", { text: t("briefing.gaps") }), table(["rank", "street_id", "length_m"], gapRows)),
         el("section", {}, el("h2", { text: t("briefing.entrances") }),
           table(["rank", "id", "reasons", "households", "living_alone", "burglaries_near", "risk", "passed"], doorRows))),
+      route ? el("section", {}, el("h2", { text: t("briefing.route", { minutes: route.data.summary.total_min,
+                                                                       share: I.number(route.data.summary.value_share * 100, 0) + "%" }) }),
+        table(["order", "kind", "arrival", "stay_min"], routeRows)) : "",
       legend,
     );
   }
