@@ -288,6 +288,13 @@ def test_a_supervisor_sees_the_workload_per_beat_and_switches_views(live_server,
     assert "Workload per beat" in legend and re.search(r"0–\d+ % of the average beat", legend)
     assert s.tiles("incidents")
     assert not s.asked("/analysis/patrol-gaps")
+    # The beats balanced anew, when asked for: the new beats drawn, the balance before and after.
+    assert not s.asked("/plan/beats")
+    page.check("#bb-overlays input[data-layer=proposal]")
+    page.wait_for_function("window.beatbook.state.counts.proposal === 3", timeout=30_000)
+    page.wait_for_function("document.getElementById('bb-status').innerText.includes('Proposal')", timeout=10_000)
+    assert re.search(r"heaviest/lightest [\d.]+ → [\d.]+", page.inner_text("#bb-status"))
+    assert page.locator(".bb-num-proposal").count() == 3 and "Proposed beat" in s.legend()
     # The supervisor may look through a planner's eyes.
     assert page.eval_on_selector_all("#bb-view option", "os => os.map(o => o.value)") == \
         ["supervisor", "officer", "planner"]

@@ -30,7 +30,7 @@ window.beatbook = (function () {
     premises: "#00897b", hazard: "#6a1b9a", hazardRadius: "#e65100",
     incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
     gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
-    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1",
+    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1", proposal: "#6a1b9a",
     classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
   };
 
@@ -112,7 +112,7 @@ window.beatbook = (function () {
         { dateStyle: "medium", timeStyle: "short", timeZone: state.timezone || undefined });
     }
     if (key === "id" || key.endsWith("_id") || key === "rank") return String(value); // numbers that name things
-    if (key.endsWith("_share")) return I.number(100 * value, 1) + " %";
+    if (key.endsWith("_share") || key === "share_of_mean") return I.number(100 * value, 1) + " %";
     if (typeof value === "number") return I.number(value, 2);
     return I.value(value);
   }
@@ -382,6 +382,10 @@ window.beatbook = (function () {
       legend: [["fill", { stroke: C.hot, fill: C.hot }, "legend.hot"], ["fill", { stroke: C.cold, fill: C.cold }, "legend.cold"]],
       params: () => ({ beat: state.beat, ...ninetyDays() }),
     };
+    layers.proposal = {
+      id: "proposal", label: () => t("layer.proposal"), analysis: true, load: loadProposal, leaflet: L.featureGroup(),
+      legend: [["dash", C.proposal, "legend.proposal"]], params: () => ({ start: state.period.start, end: state.period.end }),
+    };
     layers.route = {
       id: "route", label: () => t("layer.route", { minutes: ROUTE_BUDGET_MIN }), analysis: true, load: loadRoute,
       leaflet: L.featureGroup(), legend: [["line", C.route, "legend.route"], ["dot", C.route, "legend.routeStop"]],
@@ -413,7 +417,7 @@ window.beatbook = (function () {
     },
     supervisor: {
       beat: false,
-      layers: [["choropleth", 1], ["beats", 1], ["buildings", 1], ["incidents", 1], ["premises", 0],
+      layers: [["choropleth", 1], ["proposal", 0], ["beats", 1], ["buildings", 1], ["incidents", 1], ["premises", 0],
                ["hazardous", 0], ["entrances", 0], ["cameras", 0], ["streets", 0]],
     },
     planner: {
@@ -631,6 +635,23 @@ window.beatbook = (function () {
     layer.redraw();
     state.counts.choropleth = rows.size;
     return { counts: rows, total: [...rows.values()].reduce((a, r) => a + r.incidents, 0), balance: data.summary.max_min_ratio };
+  }
+
+  // The beats divided anew into as many, balanced by the same workload: each new beat with its
+  // share of the mean, and the balance before and after in the status line.
+  async function loadProposal(layer, signal) {
+    const data = await api("/plan/beats", null, signal, { start: state.period.start || null, end: state.period.end || null });
+    layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
+      style: () => ({ color: C.proposal, weight: 3, dashArray: "8 6", fill: false }),
+      onEachFeature: (f, l) => {
+        l.bindTooltip(`${f.properties.beat} ${Math.round(100 * f.properties.share_of_mean)} %`,
+          { permanent: true, direction: "center", className: "bb-num bb-num-proposal" });
+        l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, ["beat", "share_of_mean", "units", "area_km2", "polsby_popper"])));
+      },
+    }));
+    layer.redraw();
+    state.counts.proposal = data.features.length;
+    return { data, ratio: data.summary.balance.max_min_ratio };
   }
 
   function classBreaks(max) {
@@ -867,8 +888,10 @@ window.beatbook = (function () {
       }));
     } else if (state.view === "supervisor") {
       const c = isOn("choropleth") && d.choropleth;
+      const p = isOn("proposal") && d.proposal;
       setStatus(t("status.supervisor", { beats: state.beats.features.length, incidents: c ? c.total : "–",
-                                        start: state.period.start || "–", end: state.period.end || "–" }));
+                                        start: state.period.start || "–", end: state.period.end || "–" })
+        + (p ? " " + t("status.proposal", { before: I.number(p.ratio.before, 2), after: I.number(p.ratio.after, 2) }) : ""));
     } else {
       setStatus(t("status.planner", { beat: state.beat, entrances: isOn("audit") && d.audit ? d.audit.features.length : "–",
                                      cameras: isOn("cameras") && map.getZoom() >= SECTOR_MIN_ZOOM ? cameraCountInView() : "–" }));
