@@ -3,8 +3,8 @@
 An orienteering problem (prize-collecting routing under a hard time limit): from a start to an
 end, visit some of the targets in some order, staying at each for its service time, so that the
 visited targets' values add up to the most while the whole route fits the budget. OR-Tools'
-routing solver searches, warm-started from a greedy route; a knapsack relaxation bounds the best
-value from above, so every plan says at most how far from the best it can be.
+routing solver searches, warm-started from a greedy route; a linear relaxation with subtour cuts
+bounds the best value from above, so every plan says at most how far from the best it can be.
 
 Pure: a travel-time matrix in seconds between the nodes [start, end, target_0 .. target_n-1]
 (pgRouting's cost matrix for the mode, foot or car), the targets' values and service times in, a
@@ -16,23 +16,28 @@ same place: two rows of the matrix all the same.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from ortools.util import optional_boolean_pb2
+from scipy.optimize import linprog
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 START, END = 0, 1  # the first two nodes of the matrix; target i is node i + 2
 COST_UNITS = 1000  # search cost units a second, so that penalties are priced to a millisecond
 VALUE_LEVELS = 10**4  # in the polish, a ten-thousandth of the largest value outweighs any time
+LP_TOLERANCE = 1e-6  # relative: the bound is raised by this, and a route this close meets it
 
 Greedy = Literal["value_per_second", "nearest"]
 
 
 @dataclass(frozen=True)
 class Stop:
-    """A target on the route, and when the patrol gets there and leaves, in seconds from the start."""
+    """A target on the route: when the patrol gets there and leaves, in seconds from the start."""
 
     target: int
     arrival_s: float
@@ -45,8 +50,8 @@ class RoutePlan:
 
     ``share`` is of the value of all the targets, reachable or not: the share of tonight's gaps
     the route covers. ``bound`` is at least the value of the best route, so the best route is at
-    most ``optimality_gap`` better than this one. ``greedy_value`` is what the greedy warm start
-    collected, for comparison (None on a greedy plan).
+    most ``optimality_gap`` better than this one; ``greedy_value`` is what the greedy warm start
+    collected. A greedy route has neither (None).
     """
 
     stops: tuple[Stop, ...]
@@ -54,8 +59,8 @@ class RoutePlan:
     budget_s: float
     value: float
     share: float
-    bound: float
     solver: str
+    bound: float | None = None
     greedy_value: float | None = None
 
     @property
@@ -63,9 +68,11 @@ class RoutePlan:
         return [stop.target for stop in self.stops]
 
     @property
-    def optimality_gap(self) -> float:
+    def optimality_gap(self) -> float | None:
         """(bound - value) / bound: 0 when the route is provably the best."""
-        return (self.bound - self.value) / self.bound if self.bound > 0 else 0.0
+        if self.bound is None:
+            return None
+        return max(0.0, (self.bound - self.value) / self.bound) if self.bound > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -91,9 +98,10 @@ class _WholeSeconds:
     budget: int
 
 
-def plan_route(travel_s, values, service_s, *, budget_s: float,
-               time_limit_s: float = 2.0) -> RoutePlan:
-    """The route collecting the most value within ``budget_s`` that OR-Tools finds in ``time_limit_s``.
+def plan_route(travel_s, values, service_s, *, budget_s: float, time_limit_s: float = 2.0,
+               bound_time_s: float = 1.0) -> RoutePlan:
+    """The route collecting the most value within ``budget_s`` that OR-Tools finds in
+    ``time_limit_s``, and an upper bound on the best route's value, sought for ``bound_time_s``.
 
     One vehicle from start to end, a time dimension of capacity the budget whose transit is the
     travel plus the service at the node left, and every target optional at a penalty of its value;
@@ -101,24 +109,23 @@ def plan_route(travel_s, values, service_s, *, budget_s: float,
     the time limit explores with value priced at the greedy route's own seconds per unit of value:
     time and value then weigh alike, so the search can give up a target for a while to reach
     better ones. The other half polishes the best route found with value weighing more than any
-    time (see ``_search``). Of two routes of equal
-    value the shorter wins. When the greedy route already reaches the upper bound it is the best,
-    and the search is skipped.
+    time (see ``_search``). Of two routes of equal value the shorter wins. When the greedy route
+    already reaches the bound it is the best, and the search is skipped.
     """
     problem = _problem(travel_s, values, service_s, budget_s)
-    bound = _knapsack_bound(problem)
+    bound = _lp_bound(problem, bound_time_s)
     seconds = _whole_seconds(problem)
     greedy = _greedy(seconds, "value_per_second")
     greedy_value = float(seconds.values[greedy].sum())
     # Greedy takes a target worth something whenever one is in reach, so if it collects nothing
     # there is nothing to collect.
-    if greedy_value == 0 or greedy_value >= bound * (1 - 1e-12):
+    if greedy_value == 0 or greedy_value >= bound * (1 - 2 * LP_TOLERANCE):
         order, solver = greedy, "greedy, value per second: meets the bound"
     else:
         explored = _search(seconds, greedy, time_limit_s / 2, polish=False)
         order = _search(seconds, explored, time_limit_s / 2, polish=True)
         solver = f"OR-Tools guided local search, {time_limit_s:g} s"
-    return _plan(problem, seconds.targets[order], bound, solver, greedy_value)
+    return _plan(problem, seconds.targets[order], solver, bound=bound, greedy_value=greedy_value)
 
 
 def greedy_route(travel_s, values, service_s, *, budget_s: float,
@@ -131,13 +138,12 @@ def greedy_route(travel_s, values, service_s, *, budget_s: float,
     problem = _problem(travel_s, values, service_s, budget_s)
     seconds = _whole_seconds(problem)
     nodes = _greedy(seconds, by)
-    return _plan(problem, seconds.targets[nodes], _knapsack_bound(problem),
-                 f"greedy, {by.replace('_', ' ')}")
+    return _plan(problem, seconds.targets[nodes], f"greedy, {by.replace('_', ' ')}")
 
 
-def value_bound(travel_s, values, service_s, *, budget_s: float) -> float:
-    """An upper bound on the value of any route within ``budget_s`` (see ``_knapsack_bound``)."""
-    return _knapsack_bound(_problem(travel_s, values, service_s, budget_s))
+def value_bound(travel_s, values, service_s, *, budget_s: float, time_s: float = 1.0) -> float:
+    """An upper bound on the value of any route within ``budget_s`` (see ``_lp_bound``)."""
+    return _lp_bound(_problem(travel_s, values, service_s, budget_s), time_s)
 
 
 def _problem(travel_s, values, service_s, budget_s: float) -> _Problem:
@@ -172,36 +178,81 @@ def _reachable(travel: np.ndarray, service: np.ndarray, budget: float) -> np.nda
     return travel[START, 2:] + service + travel[2:, END] <= budget
 
 
-def _knapsack_bound(problem: _Problem) -> float:
-    """The Dantzig bound of a knapsack that relaxes the route.
+def _lp_bound(problem: _Problem, time_s: float) -> float:
+    """The linear relaxation of the route as a flow, tightened by subtour cuts for ``time_s``.
 
-    Every leg of a route leaves one node and enters the next, so a route's time is half of the
-    sum over its targets of (the leg in + the leg out), plus half of the first leg in and the last
-    leg out, plus the service times. Each leg in is at least the quickest way into that target
-    from the start or another target, each leg out at least the quickest way out to the end or
-    another target; so every route is a set of targets whose weights, service + (quickest in +
-    quickest out) / 2, fit the budget. The best such set, with a fraction of one target allowed,
-    is worth at least the best route. It is loose when the targets are far apart from each other
-    but cheap and certainly valid.
+    A route is one unit of flow from the start to the end: x_ij = 1 if it goes from i to j,
+    y_k = 1 if it visits target k. The flow out of the start and into the end is 1, into and out
+    of each target y_k, and the legs' times and the targets' service times add up to at most the
+    budget. Let x and y take any value in [0, 1] and the most value sum(v_k y_k) is an upper bound
+    on any route's. On its own the relaxation spends little on far targets by sending part of the
+    flow round a cheap loop among them, cut off from the start; so each round finds such loops (a
+    set S of targets that the solution's arcs join and the start does not) and adds the cut every
+    route keeps, arcs within S <= sum(y over S) - y_k for the k in S with the most flow, until none
+    is left or ``time_s`` has passed (no round starts after that). Each round's value is a bound,
+    each a little tighter; the last is raised by a millionth, well over the LP solver's tolerance,
+    so that no route's value can pass it by a rounding. The cuts
+    are the generalised subtour elimination constraints of Fischetti, Salazar-González and Toth
+    (1998) for the orienteering problem.
     """
+    started = time.perf_counter()
     kept = np.flatnonzero(_reachable(problem.travel, problem.service, problem.budget))
+    if not problem.values[kept].any():
+        return 0.0
     nodes = np.concatenate([[START, END], kept + 2])
-    among = problem.travel[np.ix_(nodes, nodes)].copy()
-    np.fill_diagonal(among, np.inf)
-    among[:, START] = among[END, :] = np.inf  # no leg enters the start or leaves the end
-    quickest_in = among[:, 2:].min(axis=0)
-    quickest_out = among[2:, :].min(axis=1)
-    values = problem.values[kept]
-    weights = problem.service[kept] + (quickest_in + quickest_out) / 2
-    by_ratio = np.argsort(-np.divide(values, weights, out=np.full(len(values), np.inf),
-                                     where=weights > 0), kind="stable")
-    values, filled = values[by_ratio], np.cumsum(weights[by_ratio])
-    whole = int(np.searchsorted(filled, problem.budget, side="right"))
-    bound = values[:whole].sum()
-    if whole < len(values):
-        room = problem.budget - (filled[whole - 1] if whole else 0.0)
-        bound += values[whole] * room / weights[by_ratio][whole]
-    return float(bound)
+    travel = problem.travel[np.ix_(nodes, nodes)]
+    service = np.concatenate([[0.0, 0.0], problem.service[kept]])
+    # Only legs that some route within the budget could take: the rest would only loosen the bound.
+    # (The matrix's own diagonal may say anything, inf included; staying put takes no time.)
+    from_start, to_end = travel[START].copy(), travel[:, END].copy()
+    from_start[START] = to_end[END] = 0.0
+    usable = (from_start[:, None] + service[:, None] + travel + service + to_end
+              <= problem.budget)
+    np.fill_diagonal(usable, False)
+    usable[END, :] = usable[:, START] = False
+    tail, head = np.nonzero(usable)
+    n_arcs, n_nodes, n_targets = len(tail), len(nodes), len(kept)
+    y = n_arcs + np.arange(n_targets)  # the columns of the targets' y, after the arcs' x
+    arcs = np.arange(n_arcs)
+    flow = coo_array((np.concatenate([np.ones(2 * n_arcs), -np.ones(2 * n_targets)]),
+                      (np.concatenate([tail, n_nodes + head, 2 + np.arange(n_targets),
+                                       n_nodes + 2 + np.arange(n_targets)]),
+                       np.concatenate([arcs, arcs, y, y]))),
+                     shape=(2 * n_nodes, n_arcs + n_targets)).tocsr()
+    flow_rhs = np.zeros(2 * n_nodes)
+    flow_rhs[START] = flow_rhs[n_nodes + END] = 1  # rows: out of each node, then into each
+    rows = [(np.concatenate([arcs, y]), np.concatenate([travel[tail, head], service[2:]]))]
+    limits = [problem.budget]
+    within_targets = (tail >= 2) & (head >= 2)
+    while True:
+        cuts = coo_array((np.concatenate([v for _, v in rows]),
+                          (np.repeat(np.arange(len(rows)), [len(c) for c, _ in rows]),
+                           np.concatenate([c for c, _ in rows]))),
+                         shape=(len(rows), n_arcs + n_targets)).tocsr()
+        answer = linprog(np.concatenate([np.zeros(n_arcs), -problem.values[kept]]), A_ub=cuts,
+                         b_ub=limits, A_eq=flow, b_eq=flow_rhs, bounds=(0, 1), method="highs")
+        if answer.status != 0:
+            raise RuntimeError(f"the bound's linear programme failed: {answer.message}")
+        x, visit = answer.x[:n_arcs], answer.x[n_arcs:]
+        loose = within_targets & (x > 1e-6)
+        _, label = connected_components(coo_array((x[loose], (tail[loose] - 2, head[loose] - 2)),
+                                                  shape=(n_targets, n_targets)), directed=False)
+        group = np.concatenate([[-1, -1], label])  # of each node; start and end in none
+        added = 0
+        for s in np.unique(label):
+            members = np.flatnonzero(label == s)
+            if len(members) < 2:
+                continue
+            inside = np.flatnonzero((group[tail] == s) & (group[head] == s))
+            k = members[np.argmax(visit[members])]
+            if x[inside].sum() > visit[members].sum() - visit[k] + 1e-6:
+                others = y[members[members != k]]
+                rows.append((np.concatenate([inside, others]),
+                             np.concatenate([np.ones(len(inside)), -np.ones(len(others))])))
+                limits.append(0.0)
+                added += 1
+        if not added or time.perf_counter() - started > time_s:
+            return float(-answer.fun) * (1 + LP_TOLERANCE)
 
 
 def _whole_seconds(problem: _Problem) -> _WholeSeconds:
@@ -290,23 +341,24 @@ def _search(seconds: _WholeSeconds, warm: list[int], time_limit_s: float, *,
         parameters.local_search_operators.use_inactive_lns = optional_boolean_pb2.BOOL_TRUE
     parameters.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
     routing.CloseModelWithParameters(parameters)
-    routing.SolveFromAssignmentWithParameters(
-        routing.ReadAssignmentFromRoutes([[manager.NodeToIndex(n) for n in warm]], True), parameters)
+    start = routing.ReadAssignmentFromRoutes([[manager.NodeToIndex(n) for n in warm]], True)
+    routing.SolveFromAssignmentWithParameters(start, parameters)
     return best[2]
 
 
-def _plan(problem: _Problem, order, bound: float, solver: str,
+def _plan(problem: _Problem, order, solver: str, *, bound: float | None = None,
           greedy_value: float | None = None) -> RoutePlan:
     """The plan of visiting the targets in ``order``, timed in the exact (unrounded) seconds."""
+    order = [int(target) for target in order]
     stops, here, clock = [], START, 0.0
-    for target in map(int, order):
+    for target in order:
         arrival = clock + problem.travel[here, target + 2]
         clock = arrival + problem.service[target]
         stops.append(Stop(target, float(arrival), float(clock)))
         here = target + 2
-    value = float(problem.values[list(map(int, order))].sum())
+    value = float(problem.values[order].sum())
     total = problem.values.sum()
     return RoutePlan(stops=tuple(stops), total_s=float(clock + problem.travel[here, END]),
                      budget_s=problem.budget, value=value,
-                     share=value / total if total > 0 else 0.0, bound=bound,
-                     solver=solver, greedy_value=greedy_value)
+                     share=value / total if total > 0 else 0.0, solver=solver, bound=bound,
+                     greedy_value=greedy_value)
