@@ -37,6 +37,14 @@ class PayloadTooLarge(BeatbookError):
     pass
 
 
+def answer_or_422(run):
+    """Run an analysis or a plan: a ValueError from it says what to change in the request."""
+    try:
+        return run()
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
 STATUS = {
     NotFound: status.HTTP_404_NOT_FOUND,
     InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -4,19 +4,10 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-UTM = 32635
-X0, Y0 = 386_000.0, 6_672_000.0
+from tests.metres import X0, Y0, area, box, metric
+
 ONLY_HOUSEHOLDS = {"households": 1, "residents_to_visit": 0, "premises_due": 0, "sites_due": 0,
                    "incidents": 0, "open_disputes": 0, "street_km": 0}
-
-
-def metric(wkt: str) -> str:
-    return f"ST_Transform(ST_GeomFromText('{wkt}', {UTM}), 4326)"
-
-
-def box(x0, y0, x1, y1) -> str:
-    return (f"POLYGON(({X0 + x0} {Y0 + y0}, {X0 + x1} {Y0 + y0}, {X0 + x1} {Y0 + y1}, "
-            f"{X0 + x0} {Y0 + y1}, {X0 + x0} {Y0 + y0}))")
 
 
 @pytest.fixture
@@ -29,8 +20,7 @@ def beats(conn):
     rows = ", ".join(f"({n}, {b}, {metric(f'POINT({X0 + x} {Y0 + y})')})" for n, (b, (x, y)) in enumerate(
         ((b, p) for b, points in households.items() for p in points), start=1))
     conn.execute(text(f"""
-        INSERT INTO area (name, metric_srid, timezone, geom)
-        VALUES ('test', {UTM}, 'Europe/Helsinki', ST_Multi({metric(box(-1000, -1000, 1000, 1000))}));
+        {area()}
         INSERT INTO beat (code, name, geom) VALUES
             ('T-A', 'West', ST_Multi({metric(box(0, 0, 100, 200))})),
             ('T-B', 'East', ST_Multi({metric(box(100, 0, 200, 200))}));

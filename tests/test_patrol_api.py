@@ -1,12 +1,10 @@
 """The patrol analyses through the API, on a small beat drawn by hand in metres."""
 
 import pytest
-from pyproj import Transformer
 from sqlalchemy import text
 
-UTM = 32635  # the UTM zone of Helsinki
-TO_LONLAT = Transformer.from_crs(UTM, 4326, always_xy=True)
-X0, Y0 = 386_000.0, 6_672_000.0  # central Helsinki in UTM 35N
+from tests.metres import TO_LONLAT, X0, Y0, area, box, metric
+
 NIGHT = "2026-11-09"
 
 
@@ -17,21 +15,11 @@ def at(hhmm: str, day: str = NIGHT) -> float:
     return pd.Timestamp(f"{day} {hhmm}", tz="Europe/Helsinki").timestamp()
 
 
-def metric(wkt: str) -> str:
-    return f"ST_Transform(ST_GeomFromText('{wkt}', {UTM}), 4326)"
-
-
-def box(x0, y0, x1, y1) -> str:
-    return (f"POLYGON(({X0 + x0} {Y0 + y0}, {X0 + x1} {Y0 + y0}, {X0 + x1} {Y0 + y1}, "
-            f"{X0 + x0} {Y0 + y1}, {X0 + x0} {Y0 + y0}))")
-
-
 @pytest.fixture
 def beat(conn):
     """A 300 m x 200 m beat; one street along y = 100 from x = 0 to 200; two buildings."""
     conn.execute(text(f"""
-        INSERT INTO area (name, metric_srid, timezone, geom)
-        VALUES ('test', {UTM}, 'Europe/Helsinki', ST_Multi({metric(box(-1000, -1000, 1000, 1000))}));
+        {area()}
         INSERT INTO beat (code, name, geom) VALUES ('T-1', 'Test', ST_Multi({metric(box(0, 0, 300, 200))}));
         INSERT INTO street_segment (id, length_m, geom)
         VALUES (1, 200, {metric(f'LINESTRING({X0} {Y0 + 100}, {X0 + 200} {Y0 + 100})')});

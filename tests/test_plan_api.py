@@ -4,28 +4,9 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
-UTM = 32635  # the UTM zone of Helsinki
-X0, Y0 = 386_000.0, 6_672_000.0
-TO_LONLAT = Transformer.from_crs(UTM, 4326, always_xy=True)
+from tests.metres import UTM, X0, Y0, area, box, lonlat, metric, point
+
 PERIOD = {"start": "2026-10-01", "end": "2026-11-01"}
-
-
-def metric(wkt: str) -> str:
-    return f"ST_Transform(ST_GeomFromText('{wkt}', {UTM}), 4326)"
-
-
-def box(x0, y0, x1, y1) -> str:
-    return (f"POLYGON(({X0 + x0} {Y0 + y0}, {X0 + x1} {Y0 + y0}, {X0 + x1} {Y0 + y1}, "
-            f"{X0 + x0} {Y0 + y1}, {X0 + x0} {Y0 + y0}))")
-
-
-def point(x, y) -> str:
-    return metric(f"POINT({X0 + x} {Y0 + y})")
-
-
-def lonlat(x, y) -> dict:
-    lon, lat = TO_LONLAT.transform(X0 + x, Y0 + y)
-    return {"lon": lon, "lat": lat}
 
 
 @pytest.fixture
@@ -39,8 +20,7 @@ def beat(conn):
     All demand: 3 + 10 + 9 = 22.
     """
     conn.execute(text(f"""
-        INSERT INTO area (name, metric_srid, timezone, geom)
-        VALUES ('test', {UTM}, 'Europe/Helsinki', ST_Multi({metric(box(-1000, -1000, 1000, 1000))}));
+        {area()}
         INSERT INTO beat (code, name, geom) VALUES ('T-1', 'Test', ST_Multi({metric(box(0, 0, 300, 200))}));
         INSERT INTO street_segment (id, length_m, geom)
         VALUES (1, 300, {metric(f'LINESTRING({X0} {Y0 + 100}, {X0 + 300} {Y0 + 100})')});

@@ -2,26 +2,11 @@
 
 import gpxpy
 import pytest
-from pyproj import Transformer
 from sqlalchemy import text
 
-UTM = 32635
-X0, Y0 = 386_000.0, 6_672_000.0
-TO_METRIC = Transformer.from_crs(4326, UTM, always_xy=True)
+from tests.metres import X0, Y0, area, box, line, metric, offset
+
 NIGHT = "2026-11-09"
-
-
-def metric(wkt: str) -> str:
-    return f"ST_Transform(ST_GeomFromText('{wkt}', {UTM}), 4326)"
-
-
-def box(x0, y0, x1, y1) -> str:
-    return (f"POLYGON(({X0 + x0} {Y0 + y0}, {X0 + x1} {Y0 + y0}, {X0 + x1} {Y0 + y1}, "
-            f"{X0 + x0} {Y0 + y1}, {X0 + x0} {Y0 + y0}))")
-
-
-def line(*points) -> str:
-    return metric("LINESTRING(" + ", ".join(f"{X0 + x} {Y0 + y}" for x, y in points) + ")")
 
 
 @pytest.fixture
@@ -34,8 +19,7 @@ def beat(conn):
                (5, 2, 6, (100, 100), (100, 200))]
     values = ", ".join(f"({i}, {s}, {t}, 100, {line(a, b)})" for i, s, t, a, b in streets)
     conn.execute(text(f"""
-        INSERT INTO area (name, metric_srid, timezone, geom)
-        VALUES ('test', {UTM}, 'Europe/Helsinki', ST_Multi({metric(box(-1000, -1000, 1000, 1000))}));
+        {area()}
         INSERT INTO station (id, code, name, geom) VALUES (99, 'S-T', 'Station', {metric(f'POINT({X0} {Y0 + 100})')});
         INSERT INTO beat (code, name, station_id, geom) VALUES ('T-1', 'Test', 99, ST_Multi({metric(box(0, 0, 300, 200))}));
         INSERT INTO beat (code, name, geom) VALUES ('T-2', 'No station', ST_Multi({metric(box(0, 0, 300, 200))}));
@@ -54,11 +38,6 @@ def route(client, auth, beat="T-1", fmt=None, **body):
     return client.post("/api/plan/patrol-route", params=params, headers=auth("officer"), json=body)
 
 
-def metres(coordinates) -> tuple[float, float]:
-    x, y = TO_METRIC.transform(*coordinates)
-    return round(x - X0, 1), round(y - Y0, 1)
-
-
 def test_with_time_enough_the_route_walks_every_gap_and_tries_the_door(client, auth, beat):
     response = route(client, auth, budget_min=90)
     assert response.status_code == 200, response.text
@@ -73,7 +52,7 @@ def test_with_time_enough_the_route_walks_every_gap_and_tries_the_door(client, a
     assert 1100 / 1.4 / 60 < summary["total_min"] <= 90
     [line] = [f for f in body["features"] if f["properties"]["feature"] == "route"]
     walked = line["geometry"]["coordinates"]
-    assert metres(walked[0][0]) == (0.0, 100.0) and metres(walked[-1][-1]) == (0.0, 100.0)
+    assert offset(walked[0][0]) == (0.0, 100.0) and offset(walked[-1][-1]) == (0.0, 100.0)
     stops = [f["properties"] for f in body["features"] if f["properties"]["feature"] == "stop"]
     assert [s["order"] for s in stops] == list(range(1, 7))
     assert [s["arrival_min"] for s in stops] == sorted(s["arrival_min"] for s in stops)
@@ -101,7 +80,7 @@ def test_the_route_goes_to_the_phone_as_gpx(client, auth, beat):
     gpx = gpxpy.parse(response.text)
     assert len(gpx.waypoints) == 6 and gpx.waypoints[0].name.startswith("1. ")
     points = gpx.tracks[0].segments[0].points
-    assert len(points) >= 8 and metres((points[0].longitude, points[0].latitude)) == (0.0, 100.0)
+    assert len(points) >= 8 and offset((points[0].longitude, points[0].latitude)) == (0.0, 100.0)
 
 
 @pytest.mark.parametrize("beat_code, body, status, words", [

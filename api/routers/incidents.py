@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api import incident_analysis as answers
 from api.deps import CurrentUser, DbDep
-from api.errors import InvalidInput
+from api.errors import InvalidInput, answer_or_422
 from api.incident_params import FilterDep, SelectionDep
 from api.places import PlaceDep
 
@@ -39,14 +39,6 @@ def _bands(text: str, name: str) -> tuple[tuple[float, float], ...]:
 CellQuery = Query(gt=0, le=5000, description="cell size in metres (hexagon: edge length)")
 
 
-def _computed(run):
-    """Run an analysis; its ValueErrors say what to change in the request."""
-    try:
-        return run()
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
 @router.get("/incident-density")
 def incident_density(
     place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser,
@@ -61,7 +53,7 @@ def incident_density(
     """Where incidents concentrate: a kernel density (PNG overlay and volume contours), or counts
     per hexagon or per street segment."""
     grid = answers.Grid(method, cell_m, bandwidth_m, kernel, snap_m)
-    return _computed(lambda: answers.density_features(db, place, which, grid,
+    return answer_or_422(lambda: answers.density_features(db, place, which, grid,
                                                       shares=_numbers(shares, "shares")))
 
 
@@ -77,7 +69,7 @@ def hotspots(
     snap_m: Annotated[float, Query(gt=0, le=500)] = 50.0,
 ) -> dict:
     """Hot and cold spots by Getis-Ord Gi*, with a false-discovery-rate correction."""
-    return _computed(lambda: answers.hotspot_features(
+    return answer_or_422(lambda: answers.hotspot_features(
         db, place, which, answers.Grid(unit, cell_m, snap_m=snap_m), alpha=alpha, fdr=fdr,
         permutations=permutations, with_all=all))
 
@@ -98,7 +90,7 @@ def near_repeat(
     if not which.types:
         which = replace(which, types=("burglary",))
     space, days = _bands(space_bands, "space_bands"), _bands(time_bands, "time_bands")
-    return _computed(lambda: answers.near_repeat_answer(
+    return answer_or_422(lambda: answers.near_repeat_answer(
         db, place, which, space_bands_m=space, time_bands_days=days, permutations=permutations, alpha=alpha,
         max_events=MAX_NEAR_REPEAT_EVENTS))
 
@@ -119,7 +111,7 @@ def hotspot_accuracy(
     grid = answers.Grid(method, cell_m, bandwidth_m, kernel)
     train = selection.between(place, train_start, train_end)
     test = selection.between(place, test_start, test_end)
-    return _computed(lambda: answers.accuracy_answer(db, place, train, test, grid,
+    return answer_or_422(lambda: answers.accuracy_answer(db, place, train, test, grid,
                                                      shares=_numbers(area_share, "area_share")))
 
 
@@ -137,5 +129,5 @@ def spike_alerts(
     _, last = answers.default_dates(db, place, None, end, days=1)
     first = last - timedelta(days=period_days * (periods + 1) - 1)
     which = selection.between(place, first, last)
-    return _computed(lambda: answers.spike_features(db, place, which, unit=unit, cell_m=cell_m,
+    return answer_or_422(lambda: answers.spike_features(db, place, which, unit=unit, cell_m=cell_m,
                                                     period_days=period_days, periods=periods, alpha=alpha))

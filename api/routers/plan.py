@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from api import beat_plan, patrol_route, siting
 from api.deps import CurrentUser, DbDep
-from api.errors import InvalidInput, NotFound
+from api.errors import InvalidInput, NotFound, answer_or_422
 from api.incident_params import FilterDep, workload_period
 from api.patrol_params import GapParamsDep
 from api.places import PlaceDep
@@ -117,7 +117,7 @@ def plan_patrol_route(place: PlaceDep, params: GapParamsDep, db: DbDep, user: Cu
         budget_min=plan.budget_min, mode=plan.mode, dwell_min=plan.dwell_min, start_time=plan.start_time,
         values=patrol_route.TargetValues(**plan.values.model_dump()), max_targets=plan.max_targets,
         time_limit_s=plan.time_limit_s)
-    answer = _computed(lambda: patrol_route.patrol_route(db, place, params, request))
+    answer = answer_or_422(lambda: patrol_route.patrol_route(db, place, params, request))
     if output == "gpx":
         return Response(patrol_route.as_gpx(answer), media_type="application/gpx+xml", headers={
             "Content-Disposition": f'attachment; filename="route-{place.code}.gpx"'})
@@ -139,16 +139,9 @@ def plan_beats(db: DbDep, user: CurrentUser, plan: Annotated[BeatsPlan, Body()] 
     if area is None:
         raise InvalidInput("the area is not set up: load an area before planning beats")
     weights = {k: getattr(plan.weights, k) for k in MEASURES}
-    return _computed(lambda: beat_plan.beat_plan_answer(
+    return answer_or_422(lambda: beat_plan.beat_plan_answer(
         db, sorted(set(codes)), k=plan.k or len(set(codes)), weights=weights, srid=area.srid, since=since,
         until=until, as_of=end, afresh=plan.afresh))
-
-
-def _computed(run):
-    try:
-        return run()
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
 
 
 @router.post("/cameras")
@@ -166,7 +159,7 @@ def plan_cameras(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser
     if len(candidates.frame) > MAX_CANDIDATE_SITES:
         raise InvalidInput(f"{len(candidates.frame):,} candidate sites; at most {MAX_CANDIDATE_SITES:,}: "
                            f"raise spacing_m or ask about a smaller place")
-    return _computed(lambda: siting.camera_plan(
+    return answer_or_422(lambda: siting.camera_plan(
         db, place, candidates, k=plan.k, range_m=plan.range_m, since=which.since, until=which.until,
         weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s))
 
@@ -176,6 +169,6 @@ def plan_access_control(place: PlaceDep, which: FilterDep, db: DbDep, user: Curr
                         plan: Annotated[PlanOptions, Body()] = PlanOptions()) -> dict:
     """k buildings whose access-control gate would guard the most: each building's ungated
     entrances, weighed by the risk the entrance audit gives them."""
-    return _computed(lambda: siting.gate_plan(
+    return answer_or_422(lambda: siting.gate_plan(
         db, place, k=plan.k, since=which.since, until=which.until,
         weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s))
