@@ -56,8 +56,10 @@ MIN_ZOOM: dict[str, int] = {
     "streets": 13,
     # 5,504 footprints in 456 kB at z14 (139 kB gzipped); z13 would be 1.9 MB
     "buildings": 14,
-    # two a building, on its outline, so apart only once buildings are: 2,753 in 80 kB at z15
-    "entrances": 15,
+    # two a building, on its outline: 2,753 in 80 kB at z15, but a z15 view of a dense district
+    # holds some 60,000, dots too close to tell apart that take the browser over a second to
+    # lay out. The analyses draw the entrances that matter (not passed, at risk) at any zoom.
+    "entrances": 16,
     "access_control": 15,
     # tracks run for kilometres with a vertex every 30-60 s: seven months of them are 404 kB
     # at z14 and 1.2 MB at z13 (a tile holds every track ever walked there)

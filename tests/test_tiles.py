@@ -278,7 +278,7 @@ def gcj02_tile_of(client, headers, layer: str, z: int, x: int, y: int) -> list[d
     return features(response.content, layer)
 
 
-@pytest.mark.parametrize(("layer", "z"), [("incidents", 12), ("entrances", 15), ("entrances", 18)])
+@pytest.mark.parametrize(("layer", "z"), [("incidents", 12), ("entrances", 16), ("entrances", 18)])
 def test_a_gcj02_tile_puts_points_where_gcj02_has_them(client, officer, conn, layer, z):
     x, y = gcj02_tile_at(*FUTIAN, z)
     # The WGS-84 points that GCJ-02 puts at the targets.
