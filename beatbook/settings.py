@@ -11,6 +11,7 @@ import secrets
 import stat
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # The background the map opens on; without internet it falls back to plain by itself.
+    basemap: Literal["plain", "osm", "amap", "tianditu"] = "osm"
+    # Tianditu serves its tiles only with a key of one's own (console.tianditu.gov.cn).
+    tianditu_key: str | None = None
 
     @field_validator("database_url")
     @classmethod

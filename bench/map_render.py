@@ -73,7 +73,7 @@ def serve(url: str) -> tuple[uvicorn.Server, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = get_settings().model_copy(update={"database_url": url.replace("+psycopg", "")})
+    settings = get_settings().model_copy(update={"database_url": url.replace("+psycopg", ""), "basemap": "plain"})
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

@@ -48,7 +48,8 @@ def live_server(server_url, demo_frames):
                         station_code="HKI")
     engine.dispose()
     port = free_port()
-    settings = Settings(database_url=libpq(url), environment="test")
+    # Offline by design: the page opens on the plain background (tests of the others ask for them).
+    settings = Settings(database_url=libpq(url), environment="test", basemap="plain")
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -457,3 +458,30 @@ def test_an_amap_basemap_draws_everything_in_gcj02_and_reads_clicks_back(live_se
     latlng, clicked = click_map(s)
     assert clicked == latlng
     s.check_clean(blocked=AMAP_HOST)
+
+
+def test_the_page_opens_on_openstreetmap_and_without_internet_on_the_plain_background(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+
+    def opening_on_osm(route):  # the page as a server with the default background serves it
+        html = route.fetch().text().replace('"basemap": "plain"', '"basemap": "osm"')
+        route.fulfill(body=html, content_type="text/html")
+
+    page.route(live_server + "/", opening_on_osm)
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())  # as with no internet
+    s.open_view("planner")
+    page.wait_for_function("window.beatbook.state.basemap === 'plain'", timeout=10_000)
+    assert page.is_checked("#bb-basemaps input[data-basemap=plain]")
+    assert [u for u in s.outside() if "tile.openstreetmap.org" in u]  # it was tried first
+    assert s.errors == []
+
+
+def test_tianditu_is_offered_with_a_key_and_drawn_unshifted():
+    from web.page import basemaps
+
+    assert "tianditu" not in [b["id"] for b in basemaps(None)]
+    [tianditu] = [b for b in basemaps("KEY") if b["id"] == "tianditu"]
+    assert tianditu["datum"] == "wgs84"  # CGCS2000: WGS-84 to well under a metre
+    assert "tk=KEY" in tianditu["url"] and "LAYER=vec" in tianditu["url"] and "LAYER=cva" in tianditu["labels"]
+    assert all(part in tianditu["url"] for part in ("{s}", "{z}", "{x}", "{y}"))

@@ -50,7 +50,8 @@ class BeatbookLayers(MacroElement):
 
 
 def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequence[str] = (),
-                   tile_min_zoom: Mapping[str, int] | None = None, tile_max_zoom: int = 18) -> str:
+                   tile_min_zoom: Mapping[str, int] | None = None, tile_max_zoom: int = 18,
+                   basemaps: Sequence[dict] = (), basemap: str = "plain") -> str:
     """The HTML of the map page, centred on (lat, lon) as Leaflet takes it.
 
     ``tile_min_zoom`` gives, per layer, the first zoom at which its vector tiles hold
@@ -67,7 +68,9 @@ def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequ
     root.html.add_child(Element(PAGE_HTML), name="beatbook_ui")
     config = {
         "api": "/api",
-        "basemaps": BASEMAPS,
+        "basemaps": list(basemaps),
+        # The background to open on, if it is one of them; plain otherwise.
+        "basemap": basemap,
         "credits": list(credits),
         "tiles": {
             # {datum}: the shown basemap's, so the tiles' features land on its streets.
@@ -83,12 +86,13 @@ def build_map_page(*, center: tuple[float, float], zoom: int = 15, credits: Sequ
 
 MAX_ZOOM = 19
 
-# Beatbook starts on a plain background, so it works with no internet; tiles are a choice.
-# ``datum`` says which datum a basemap's tiles are drawn in: over a "wgs84" one the layers are
-# drawn as stored; over a "gcj02" one (AMap/Gaode, Tencent) beatbook.js shifts every layer into
-# GCJ-02 (datums.js) and asks for the vector tiles with ?datum=gcj02. Tianditu (CGCS2000, which
-# is WGS-84 to well under a metre, so "wgs84") needs a key of its own and is not listed; Baidu's
-# BD-09 is not supported. ``subdomains`` fills {s} in ``url``.
+# The backgrounds besides the plain one (no tiles, so it works with no internet, and the
+# page falls back to it when a background's tiles do not come). ``datum`` says which datum a
+# basemap's tiles are drawn in: over a "wgs84" one the layers are drawn as stored; over a
+# "gcj02" one (AMap/Gaode, Tencent) beatbook.js shifts every layer into GCJ-02 (datums.js) and
+# asks for the vector tiles with ?datum=gcj02. Tianditu's CGCS2000 is WGS-84 to well under a
+# metre, so "wgs84"; its street names come as a second layer (``labels``). Baidu's BD-09 is not
+# supported. ``subdomains`` fills {s} in the URLs.
 BASEMAPS = [
     {"id": "osm", "name": "OpenStreetMap", "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
      "attribution": "&copy; OpenStreetMap contributors", "maxZoom": 19, "datum": "wgs84"},
@@ -96,6 +100,23 @@ BASEMAPS = [
      "url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
      "subdomains": "1234", "attribution": "&copy; 高德地图 AutoNavi", "maxZoom": 18, "datum": "gcj02"},
 ]
+_TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+             "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+             "&TILECOL={x}&tk={key}")
+
+
+def basemaps(tianditu_key: str | None = None) -> list[dict]:
+    """The backgrounds on offer: Tianditu too when there is a key for it."""
+    if not tianditu_key:
+        return BASEMAPS
+
+    def url(layer: str) -> str:  # {s}, {x}, {y} and {z} stay for Leaflet to fill
+        return _TIANDITU.replace("{layer}", layer).replace("{key}", tianditu_key)
+
+    return [*BASEMAPS, {"id": "tianditu", "name": "Tianditu", "url": url("vec"), "labels": url("cva"),
+                        "subdomains": "01234567", "attribution": "&copy; 天地图 Tianditu", "maxZoom": 18,
+                        "datum": "wgs84"}]
+
 
 # The page's fixed parts; beatbook.js fills in the words (data-i18n) and the data after login.
 # Nothing here comes from the database.

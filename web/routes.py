@@ -5,11 +5,11 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.deps import DbDep
+from api.deps import DbDep, SettingsDep
 from db.features import data_credits, layer_extent
 from db.layers import LAYERS
 from db.tiles import MIN_ZOOM
-from web.page import build_map_page
+from web.page import basemaps, build_map_page
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -19,10 +19,10 @@ WORLD = (20.0, 0.0)
 
 
 @router.get("/", response_class=HTMLResponse)
-def map_page(db: DbDep) -> str:
+def map_page(db: DbDep, settings: SettingsDep) -> str:
     extent = layer_extent(db, LAYERS["beats"])
-    credits = data_credits(db)
+    page = {"credits": data_credits(db), "tile_min_zoom": MIN_ZOOM,
+            "basemaps": basemaps(settings.tianditu_key), "basemap": settings.basemap}
     if extent is None:
-        return build_map_page(center=WORLD, zoom=2, credits=credits, tile_min_zoom=MIN_ZOOM)
-    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), credits=credits,
-                          tile_min_zoom=MIN_ZOOM)
+        return build_map_page(center=WORLD, zoom=2, **page)
+    return build_map_page(center=((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2), **page)

@@ -1005,6 +1005,7 @@ window.beatbook = (function () {
   }
 
   const basemaps = {};
+  let openedOn = null; // the background the page opened on, until the user picks one
 
   function wirePanel() {
     document.getElementById("bb-logout").addEventListener("click", logout);
@@ -1024,7 +1025,11 @@ window.beatbook = (function () {
       state.period = period;
       refresh();
     });
-    document.getElementById("bb-basemaps").addEventListener("change", (e) => { if (e.target.dataset.basemap) setBasemap(e.target.dataset.basemap); });
+    document.getElementById("bb-basemaps").addEventListener("change", (e) => {
+      if (!e.target.dataset.basemap) return;
+      openedOn = null;
+      setBasemap(e.target.dataset.basemap);
+    });
     document.getElementById("bb-overlays").addEventListener("change", (e) => {
       const id = e.target.dataset.layer;
       if (!id) return;
@@ -1056,8 +1061,19 @@ window.beatbook = (function () {
     state.me = me;
     state.beats = beats;
     for (const base of config.basemaps) {
-      basemaps[base.id] = L.tileLayer(base.url, Object.assign({ attribution: base.attribution, maxZoom: base.maxZoom },
-        base.subdomains ? { subdomains: base.subdomains } : {}));
+      const options = Object.assign({ attribution: base.attribution, maxZoom: base.maxZoom },
+        base.subdomains ? { subdomains: base.subdomains } : {});
+      const tiles = L.tileLayer(base.url, options);
+      // The background the page opens on gives way to the plain one when its tiles do not come
+      // (no internet); one the user chose stays chosen.
+      let loaded = false;
+      tiles.on("tileload", () => { loaded = true; });
+      tiles.on("tileerror", () => {
+        if (loaded || state.basemap !== base.id || openedOn !== base.id) return;
+        setBasemap("plain");
+        renderLayerControl();
+      });
+      basemaps[base.id] = base.labels ? L.layerGroup([tiles, L.tileLayer(base.labels, { ...options, attribution: "" })]) : tiles;
     }
     for (const credit of config.credits) map.attributionControl.addAttribution(escapeHtml(credit));
     for (const [name, z] of [["bb-choropleth", 250], ["bb-density", 260], ["bb-tiles", 300], ["bb-sectors", 350]]) {
@@ -1065,6 +1081,7 @@ window.beatbook = (function () {
     }
     defineGrids();
     defineLayers();
+    if (config.basemaps.some((b) => b.id === config.basemap)) setBasemap(openedOn = config.basemap);
     legendControl = L.control({ position: "bottomleft" });
     legendControl.onAdd = () => L.DomUtil.create("div", "bb-panel bb-legend");
     legendControl.addTo(map);

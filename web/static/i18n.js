@@ -47,6 +47,7 @@ window.beatbookI18n = (function () {
     "basemap.plain": { en: "Plain (offline)", zh: "空白底图（离线）" },
     "basemap.osm": { en: "OpenStreetMap", zh: "OpenStreetMap 开放街图" },
     "basemap.amap": { en: "AMap (Gaode, GCJ-02)", zh: "高德地图（GCJ-02）" },
+    "basemap.tianditu": { en: "Tianditu", zh: "天地图" },
     "layer.beats": { en: "Beats", zh: "警务区" },
     "layer.choropleth": { en: "Workload per beat", zh: "各警务区工作量" },
     "layer.buildings": { en: "Buildings", zh: "楼栋" },
