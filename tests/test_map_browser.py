@@ -326,7 +326,7 @@ def test_a_planner_sees_cameras_and_uncovered_entrances_but_no_patrols(live_serv
     assert "Proposed camera" in legend and "5 new cameras: best sites" in s.overlays_text()
     # (Sites stand by the entrances they guard, under the audit's markers: clicked from script.)
     page.evaluate("""() => { window.beatbook.layers.siting.leaflet.eachLayer(function fire(l) {
-        if (l.eachLayer) l.eachLayer(fire); else if (l.getTooltip() && l.getTooltip().getContent() === "1") l.fire("click", { latlng: l.getLatLng() }, true);
+        if (l.eachLayer) l.eachLayer(fire); else if (l.getTooltip() && l.getTooltip().getContent() === "C1") l.fire("click", { latlng: l.getLatLng() }, true);
     }); }""")
     popup = page.inner_text(".leaflet-popup-content")
     assert "Weight it adds" in popup and "Share of all it adds" in popup and "%" in popup

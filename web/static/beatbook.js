@@ -568,12 +568,13 @@ window.beatbook = (function () {
     layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
       pointToLayer: (f, latlng) => L.featureGroup([
         L.circle(latlng, { radius: f.properties.range_m, color: C.site, weight: 1.5, dashArray: "4 4", fillOpacity: 0.08, interactive: false }),
-        L.circleMarker(latlng, { radius: 7, color: "#fff", weight: 2, fillColor: C.site, fillOpacity: 1 })
-          .bindTooltip(String(f.properties.rank), { permanent: true, direction: "center", className: "bb-num bb-num-site" }),
+        L.circleMarker(latlng, { radius: 9, color: "#004d40", weight: 3, fillColor: C.site, fillOpacity: 1 })
+          .bindTooltip("C" + f.properties.rank, { permanent: true, direction: "right", offset: [8, 0], className: "bb-num bb-num-site" }),
       ]),
       onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, keys))),
     }));
     layer.redraw();
+    layer.leaflet.bringToFront(); // over the audit's markers, which stand at the same doors
     state.counts.sites = data.features.length;
     return { data };
   }

@@ -96,7 +96,7 @@ window.beatbookI18n = (function () {
     "legend.proposal": { en: "Proposed beat (its workload against the mean)", zh: "建议警务区（工作量与平均之比）" },
     "legend.route": { en: "Planned route", zh: "规划路线" },
     "legend.routeStop": { en: "Stop (number: order of visit)", zh: "停留点（数字：到达顺序）" },
-    "legend.site": { en: "Proposed camera (number: order of gain; ring: its range)", zh: "建议摄像头（数字：增益顺序；圆圈：视距）" },
+    "legend.site": { en: "Proposed camera (C1 adds the most; ring: its range)", zh: "建议摄像头（C1 增益最大；圆圈：视距）" },
     "legend.gate": { en: "Building proposed for an access gate", zh: "建议安装门禁的楼栋" },
     "legend.zoomIn": { en: "(zoom in to see)", zh: "（放大后显示）" },
 
