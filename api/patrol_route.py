@@ -166,8 +166,6 @@ def _answer(place, params, request, targets, plan: RoutePlan, lines, start, end,
              "properties": {"feature": name}} for name, point in (("start", start), ("end", end))]
     visited = targets.iloc[plan.order] if plan.stops else targets.iloc[:0]
     total_gap = float(targets["gap_m"].sum()) if len(targets) else 0.0
-    counts = lambda frame: {k: int((frame["kind"] == k).sum()) if len(frame) else 0  # noqa: E731
-                            for k in ("street", "entrance", "hotspot")}
     summary = {
         "beat": place.code, "nights": [params.nights.first.isoformat(), params.nights.last.isoformat()],
         "mode": request.mode, "speed_mps": SPEED_MPS[request.mode], "budget_min": request.budget_min,
@@ -175,7 +173,7 @@ def _answer(place, params, request, targets, plan: RoutePlan, lines, start, end,
         "value": round(plan.value, 2), "value_share": round(plan.share, 4), "bound": round(plan.bound, 2),
         "optimality_gap": round(plan.optimality_gap, 4), "solver": plan.solver,
         "greedy_value": None if plan.greedy_value is None else round(plan.greedy_value, 2),
-        "targets": counts(targets), "visited": counts(visited),
+        "targets": _counts(targets), "visited": _counts(visited),
         "street_gap_km": round(total_gap / 1000, 3),
         "street_gap_km_walked": round(float(visited["gap_m"].sum()) / 1000, 3) if len(visited) else 0.0,
         "values": {"street_per_100m": request.values.street_per_100m, "entrance": "x (1 + audit risk) of "
@@ -205,6 +203,11 @@ def as_gpx(answer: dict) -> str:
                 lat, lon, name=f"{p['order']}. {p['kind']} {p['arrival']}",
                 description=f"arrive {p['arrival']}, stay {p['stay_min']:g} min"))
     return gpx.to_xml()
+
+
+def _counts(frame: pd.DataFrame) -> dict:
+    """How many targets of each kind."""
+    return {k: int((frame["kind"] == k).sum()) if len(frame) else 0 for k in ("street", "entrance", "hotspot")}
 
 
 def _key(key):

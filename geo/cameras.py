@@ -22,14 +22,29 @@ def in_view(px, py, cx, cy, direction_deg, fov_deg, range_m) -> np.ndarray:
     return within & (all_round | at_camera | (off_axis <= np.asarray(fov_deg) / 2))
 
 
+def pairs_in_view(px, py, cx, cy, direction_deg, fov_deg, range_m) -> tuple[np.ndarray, np.ndarray]:
+    """The (point, camera) index pairs in which the camera has the point in view.
+
+    A spatial index over the cameras' range boxes finds the candidates; ``in_view`` decides.
+    """
+    px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
+    cx, cy = np.asarray(cx, dtype=float), np.asarray(cy, dtype=float)
+    if not len(px) or not len(cx):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    range_m = np.broadcast_to(np.asarray(range_m, dtype=float), cx.shape)
+    direction_deg = np.broadcast_to(np.asarray(direction_deg, dtype=float), cx.shape)
+    fov_deg = np.broadcast_to(np.asarray(fov_deg, dtype=float), cx.shape)
+    # A hair wider than the range: a point whose distance rounds down to the range is in view,
+    # and must not fall outside the box that finds it.
+    reach = range_m * (1 + 1e-9)
+    boxes = shapely.box(cx - reach, cy - reach, cx + reach, cy + reach)
+    i, c = STRtree(boxes).query(shapely.points(px, py), predicate="intersects")
+    hit = in_view(px[i], py[i], cx[c], cy[c], direction_deg[c], fov_deg[c], range_m[c])
+    return i[hit], c[hit]
+
+
 def seen_by_any(px, py, cameras_x, cameras_y, direction_deg, fov_deg, range_m) -> np.ndarray:
     """For each point: whether any working camera has it in view."""
-    px, py = np.asarray(px, dtype=float), np.asarray(py, dtype=float)
     seen = np.zeros(len(px), dtype=bool)
-    if not len(px) or not len(cameras_x):
-        return seen
-    boxes = shapely.box(cameras_x - range_m, cameras_y - range_m, cameras_x + range_m, cameras_y + range_m)
-    i, c = STRtree(boxes).query(shapely.points(px, py), predicate="intersects")
-    hit = in_view(px[i], py[i], cameras_x[c], cameras_y[c], direction_deg[c], fov_deg[c], range_m[c])
-    seen[i[hit]] = True
+    seen[pairs_in_view(px, py, cameras_x, cameras_y, direction_deg, fov_deg, range_m)[0]] = True
     return seen

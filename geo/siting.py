@@ -21,9 +21,8 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
-from shapely import STRtree
 
-from geo.cameras import in_view
+from geo.cameras import pairs_in_view
 
 
 @dataclass(frozen=True)
@@ -156,18 +155,9 @@ def camera_coverage(demand: pd.DataFrame, candidates: pd.DataFrame, *, range_m) 
     range_m = np.broadcast_to(np.asarray(range_m, dtype=float), (n,))
     if not (np.isfinite(range_m) & (range_m > 0)).all():
         raise ValueError("range_m must be positive")
-    direction = _column(candidates, "direction_deg", np.nan)
-    fov = _column(candidates, "fov_deg", 360.0)
-    px, py = demand["x"].to_numpy(dtype=float), demand["y"].to_numpy(dtype=float)
-
-    # A hair wider than the range: a point whose distance rounds down to the range is in view,
-    # and must not fall outside the box that finds it. in_view decides exactly.
-    reach = range_m * (1 + 1e-9)
-    boxes = shapely.box(cx - reach, cy - reach, cx + reach, cy + reach)
-    point, site = STRtree(boxes).query(shapely.points(px, py), predicate="intersects")
-    seen = in_view(px[point], py[point], cx[site], cy[site], direction[site], fov[site],
-                   range_m[site])
-    return coverage_from_pairs(site[seen], point[seen], demand["weight"], demand["already_covered"],
+    point, site = pairs_in_view(demand["x"], demand["y"], cx, cy, _column(candidates, "direction_deg", np.nan),
+                                _column(candidates, "fov_deg", 360.0), range_m)
+    return coverage_from_pairs(site, point, demand["weight"], demand["already_covered"],
                                n_candidates=n)
 
 

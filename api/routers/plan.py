@@ -36,7 +36,7 @@ class TargetValues(BaseModel):
     hotspot: float = Field(10.0, ge=0, le=1000, description="per hot hexagon of the 90 days")
 
 
-class RoutePlan(BaseModel):
+class RouteOptions(BaseModel):
     start: Point | None = Field(None, description="default: the beat's station")
     end: Point | None = Field(None, description="default: back to the start")
     budget_min: float = Field(90.0, gt=0, le=720)
@@ -104,7 +104,7 @@ class CameraPlan(PlanOptions):
 
 @router.post("/patrol-route", response_model=None)
 def plan_patrol_route(place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
-                      plan: Annotated[RoutePlan, Body()] = RoutePlan(),
+                      plan: Annotated[RouteOptions, Body()] = RouteOptions(),
                       output: Annotated[Literal["geojson", "gpx"], Query(alias="format")] = "geojson",
                       ) -> dict | Response:
     """Tonight's route: the streets and unmanaged entrances the patrols of the nights did not pass
