@@ -37,14 +37,14 @@ def workload_period(db: DbDep, start: date | None, end: date | None) -> tuple[da
     return start, end, datetime.combine(start, time(), tz), datetime.combine(end + timedelta(days=1), time(), tz)
 
 
-def local_range(place: Place, first: date, last: date) -> tuple[datetime, datetime]:
+def local_range(tz: str, first: date, last: date) -> tuple[datetime, datetime]:
     """Local midnight of ``first`` to local midnight after ``last``."""
     if last < first:
         raise InvalidInput(f"the end ({last}) is before the start ({first})")
     if (last - first).days >= MAX_DAYS:
         raise InvalidInput(f"ask for at most {MAX_DAYS} days at a time")
-    tz = ZoneInfo(place.tz)
-    return datetime.combine(first, time(), tz), datetime.combine(last + timedelta(days=1), time(), tz)
+    zone = ZoneInfo(tz)
+    return datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
 
 
 class Selection:
@@ -69,7 +69,7 @@ class Selection:
         self.types = tuple(sorted(set(types.split(",")))) if types else ()
 
     def between(self, place: Place, first: date, last: date) -> IncidentFilter:
-        since, until = local_range(place, first, last)
+        since, until = local_range(place.tz, first, last)
         return IncidentFilter(since, until, self.types, self.hours, self.weekdays)
 
 

@@ -269,6 +269,12 @@ def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
     assert gaps["window"] == audit["window"] == ["21:00-05:00"] and hotspots["hours"] == ["21:00-05:00"]
     assert gaps["start"] == audit["start"] == ["2026-10-18"]
     assert gaps["end"] == audit["end"] == hotspots["end"] == ["2026-10-24"]
+    # The patrol tracks, turned on, come as tiles of the same days and hours.
+    page.check('#bb-overlays input[data-layer="tracks"]')
+    page.wait_for_function("window.beatbook.state.tilesLoaded.tracks > 0", timeout=20_000)
+    tracks = [parse_qs(urlsplit(u).query) for u in s.tiles("patrol_tracks")]
+    assert tracks and all(q["start"] == ["2026-10-18"] and q["end"] == ["2026-10-24"]
+                          and q["hours"] == ["21:00-05:00"] for q in tracks)
     # A layer turned on later asks for the same period.
     page.check('#bb-overlays input[data-layer="density"]')
     page.wait_for_function("window.beatbook.state.counts.density !== undefined", timeout=20_000)
@@ -290,7 +296,10 @@ def test_a_supervisor_sees_the_workload_per_beat_and_switches_views(live_server,
     assert page.inner_text("#bb-status").startswith("3 beats, ")
     legend = s.legend()
     assert "Workload per beat" in legend and re.search(r"0–\d+ % of the average beat", legend)
-    assert s.tiles("incidents")
+    # The incidents drawn are those the workload counted: the tiles of the same days.
+    start, end = page.input_value("#bb-start"), page.input_value("#bb-end")
+    incidents = [parse_qs(urlsplit(u).query) for u in s.tiles("incidents")]
+    assert incidents and all(q["start"] == [start] and q["end"] == [end] for q in incidents)
     assert not s.asked("/analysis/patrol-gaps")
     # The beats balanced anew, when asked for: the new beats drawn, the balance before and after.
     assert not s.asked("/plan/beats")

@@ -366,3 +366,49 @@ def test_an_unknown_datum_is_422(client, officer):
         response = client.get(f"/api/tiles/buildings/14/0/0.mvt?datum={datum}", headers=officer)
         assert response.status_code == 422, datum
         assert "'wgs84' or 'gcj02'" in str(response.json()["detail"]), datum
+
+
+# --- Time-bound layers: the map's time control ----------------------------------------
+
+def test_incident_and_track_tiles_hold_the_period_and_hours_asked_for(client, officer, conn):
+    """Incidents in Futian at local (UTC+8) times; a patrol track from 23:30 to 00:30."""
+    conn.execute(text("""
+        INSERT INTO area (name, metric_srid, timezone, geom)
+        VALUES ('sz', 32650, 'Asia/Shanghai', ST_Multi(ST_Buffer(ST_Point(114.0579, 22.5431, 4326), 0.1)));
+        INSERT INTO incident (id, occurred_at, type, geom) VALUES
+            (1, '2026-10-20 02:00+08', 'burglary', ST_Point(114.0579, 22.5431, 4326)),
+            (2, '2026-10-20 14:00+08', 'theft', ST_Point(114.0580, 22.5431, 4326)),
+            (3, '2026-09-01 02:00+08', 'burglary', ST_Point(114.0581, 22.5431, 4326)),
+            (4, '2026-10-21 00:00+08', 'theft', ST_Point(114.0582, 22.5431, 4326));
+        INSERT INTO officer (id, badge, name) VALUES (990, 'T-9', 'Night');
+        INSERT INTO patrol_track (id, officer_id, started_at, ended_at, n_fixes, geom) VALUES
+            (1, 990, '2026-10-20 23:30+08', '2026-10-21 00:30+08', 2,
+             ST_GeomFromText('LINESTRING M (114.0579 22.5431 0, 114.0590 22.5431 3600)', 4326));
+    """))
+    x, y = tile_at(114.0579, 22.5431, 15)
+
+    def ids(layer, **period):
+        query = "&".join(f"{k}={v}" for k, v in period.items())
+        response = client.get(f"/api/tiles/{layer}/15/{x}/{y}.mvt?{query}", headers=officer)
+        assert response.status_code == 200, response.text
+        return sorted(f["id"] for f in features(response.content, layer))
+
+    assert ids("incidents") == [1, 2, 3, 4]
+    # The local days 20 and 21 October: midnight of the 21st is the last day's start.
+    assert ids("incidents", start="2026-10-20", end="2026-10-21") == [1, 2, 4]
+    assert ids("incidents", start="2026-10-20", end="2026-10-20") == [1, 2]
+    # Hours across midnight, local: 02:00 and 00:00 are in, 14:00 is not.
+    assert ids("incidents", start="2026-10-01", end="2026-10-31", hours="22:00-06:00") == [1, 4]
+    assert ids("patrol_tracks", start="2026-10-21", end="2026-10-21") == [1]  # it runs into the 21st
+    assert ids("patrol_tracks", start="2026-10-19", end="2026-10-19") == []
+    assert ids("patrol_tracks", start="2026-10-20", end="2026-10-20", hours="08:00-18:00") == []
+
+
+@pytest.mark.parametrize(("layer", "query", "words"), [
+    ("incidents", "start=2026-10-20", "both start and end"),
+    ("incidents", "start=2026-10-20&end=2026-10-21&hours=25:00-06:00", "hours"),
+    ("buildings", "start=2026-10-20&end=2026-10-21", "not bound to a time"),
+])
+def test_a_period_asked_wrongly_says_what_to_fix(client, officer, layer, query, words):
+    response = client.get(f"/api/tiles/{layer}/15/26800/14250.mvt?{query}", headers=officer)
+    assert response.status_code == 422 and words in response.text

@@ -1,13 +1,17 @@
 """Map layers as Mapbox vector tiles, so the map never loads a large layer whole."""
 
 import gzip
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from api.deps import DbDep, ReadableLayer
-from api.errors import InvalidInput
-from db.tiles import DATUMS, MAX_ZOOM, tile_bytes
+from api.errors import InvalidInput, answer_or_422
+from api.incident_params import local_range
+from db import analysis as queries
+from db.tiles import DATUMS, MAX_ZOOM, Period, tile_bytes
+from geo.windows import DailyWindow
 
 router = APIRouter(prefix="/api/tiles", tags=["tiles"])
 
@@ -35,6 +39,9 @@ def get_tile(
     datum: Annotated[Literal[DATUMS], Query(
         description="the basemap's coordinates: wgs84 (OpenStreetMap, Tianditu) or gcj02 "
                     "(AMap/Gaode, Tencent), where every feature is drawn shifted into GCJ-02")] = "wgs84",
+    start: Annotated[date | None, Query(description="incidents, GPS fixes, patrol tracks: from this day (local)")] = None,
+    end: Annotated[date | None, Query(description="... to this day (local), both needed")] = None,
+    hours: Annotated[str | None, Query(description="... and these hours of day (local), e.g. 22:00-06:00")] = None,
     accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
     """Tile z/x/y of a layer (Web Mercator, XYZ scheme as in Leaflet) as a Mapbox vector tile.
@@ -48,12 +55,30 @@ def get_tile(
     Over a Chinese web map's tiles (``datum=gcj02``) each vertex is drawn where
     ``geo/chinese_datums.py`` puts it in GCJ-02, to within the tile grid's rounding;
     outside China's box the tile is the WGS-84 one.
+
+    Incidents, GPS fixes and patrol tracks can be asked for the days ``start`` to ``end``
+    and the ``hours`` of day (both in the area's time zone, the hours possibly across
+    midnight): the map's time control draws what its analyses count.
     """
     if x >= 2**z or y >= 2**z:
         raise InvalidInput(f"at zoom {z}, x and y must be in 0..{2**z - 1}")
-    tile = tile_bytes(db, layer, z, x, y, datum=datum)
+    tile = answer_or_422(lambda: tile_bytes(db, layer, z, x, y, datum=datum, period=_period(db, start, end, hours)))
     headers = dict(CACHE_HEADERS)
     if len(tile) >= GZIP_FROM_BYTES and "gzip" in accept_encoding:
         tile = gzip.compress(tile, compresslevel=GZIP_LEVEL)
         headers["Content-Encoding"] = "gzip"
     return Response(tile, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _period(db, start: date | None, end: date | None, hours: str | None) -> Period | None:
+    if start is None and end is None and hours is None:
+        return None
+    if start is None or end is None:
+        raise InvalidInput("give both start and end (local dates), or neither")
+    area = queries.whole_area(db)
+    tz = area.tz if area else "UTC"
+    try:
+        window = DailyWindow.parse(hours) if hours else None
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return Period(*local_range(tz, start, end), tz, window)

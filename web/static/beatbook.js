@@ -30,7 +30,7 @@ window.beatbook = (function () {
     premises: "#00897b", hazard: "#6a1b9a", hazardRadius: "#e65100",
     incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
     gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
-    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1", proposal: "#6a1b9a",
+    hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1", proposal: "#6a1b9a", track: "#2e7d32",
     classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
   };
 
@@ -105,7 +105,7 @@ window.beatbook = (function () {
     if (value === null || value === undefined || value === "") return null;
     if (typeof value === "boolean") return I.value(value);
     if (Array.isArray(value)) return value.map((v) => I.value(v)).join(I.lang === "zh" ? "、" : ", ");
-    if (key === "occurred_at" || key === "last_pass") {
+    if (key === "occurred_at" || key === "last_pass" || key === "started_at" || key === "ended_at") {
       // In the area's time zone (the analyses name it), which is the officers' clock.
       const d = new Date(value);
       return isNaN(d) ? String(value) : d.toLocaleString(I.lang === "zh" ? "zh-CN" : "en-GB",
@@ -148,12 +148,13 @@ window.beatbook = (function () {
   // --- vector tiles -------------------------------------------------------------------------
 
   // Decoded tiles are kept by layer/z/x/y: a layer turned off and on again, or the entrances
-  // asking for the buildings under them, costs no second request. Tiles are not time-bound,
-  // but are drawn in a datum (the grid's, sent as ?datum=), so that is part of the key.
+  // asking for the buildings under them, costs no second request. Tiles are drawn in a datum
+  // (the grid's, sent as ?datum=), and those of incidents and tracks hold a period (?start=
+  // &end=&hours=): both are part of the key.
   const tileCache = new Map();
 
   function cachedTile(grid, coords) {
-    const key = `${grid.options.datum}/${grid.options.bbLayer}/${coords.z}/${coords.x}/${coords.y}`;
+    const key = `${grid.options.datum}/${grid.options.bbLayer}${grid.options.time}/${coords.z}/${coords.x}/${coords.y}`;
     let promise = tileCache.get(key);
     if (!promise) {
       promise = L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(grid, coords)
@@ -185,11 +186,26 @@ window.beatbook = (function () {
     }
   }
 
+  // The tiles of incidents and patrol tracks hold the period's days and hours, like the
+  // analyses: a new period redraws them.
+  const TIME_BOUND_TILES = ["incidents", "patrol_tracks"];
+
+  function setTileTimes() {
+    const p = state.period;
+    const time = p.start && p.end ? `&start=${p.start}&end=${p.end}&hours=${encodeURIComponent(p.hours)}` : "";
+    for (const layer of Object.values(layers)) {
+      if (!layer.grid || !TIME_BOUND_TILES.includes(layer.tile) || layer.grid.options.time === time) continue;
+      layer.grid.options.time = time;
+      if (layer.grid._map) layer.grid.redraw();
+    }
+  }
+
   function minZoom(layer) { return (config.tiles.minZoom || {})[layer] ?? 0; }
 
   function tileGrid(layer, options, Base) {
-    const grid = new (Base || TileGrid)(config.tiles.url.replace("{layer}", layer), Object.assign({
+    const grid = new (Base || TileGrid)(config.tiles.url.replace("{layer}", layer) + "{time}", Object.assign({
       bbLayer: layer,
+      time: "", // the period's query, for the layers bound to a time (setTileTimes)
       pane: "bb-tiles",
       className: "bb-grid-" + layer,
       rendererFactory: SVG_TILE_LAYERS.includes(layer) ? L.svg.tile : L.canvas.tile,
@@ -352,6 +368,8 @@ window.beatbook = (function () {
       (p) => ({ radius: 3, weight: 0.5, color: "#fff", fill: true, fillOpacity: 0.9,
                 fillColor: p.type === "burglary" ? C.burglary : C.incident }),
       ["type", "occurred_at"]);
+    tileLayer("tracks", "patrol_tracks", "layer.tracks", [["line", C.track, "legend.track"]],
+      { weight: 2, color: C.track, opacity: 0.6 }, ["started_at", "ended_at", "n_fixes"]);
     tileLayer("entrances", "entrances", "layer.entrances",
       [["dot", C.entranceManaged, "legend.entranceManaged"], ["dot", C.entranceUnmanaged, "legend.entranceUnmanaged"],
        ["dot", "#555", "legend.entranceGated"], ["ring", "#555", "legend.entranceOpen"]],
@@ -412,12 +430,12 @@ window.beatbook = (function () {
   const VIEWS = {
     officer: {
       beat: true, print: true,
-      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["route", 0], ["density", 0], ["beats", 1], ["buildings", 1],
+      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["route", 0], ["tracks", 0], ["density", 0], ["beats", 1], ["buildings", 1],
                ["entrances", 1], ["incidents", 0], ["cameras", 0], ["premises", 0], ["hazardous", 0], ["streets", 0]],
     },
     supervisor: {
       beat: false,
-      layers: [["choropleth", 1], ["proposal", 0], ["beats", 1], ["buildings", 1], ["incidents", 1], ["premises", 0],
+      layers: [["choropleth", 1], ["proposal", 0], ["beats", 1], ["buildings", 1], ["incidents", 1], ["tracks", 0], ["premises", 0],
                ["hazardous", 0], ["entrances", 0], ["cameras", 0], ["streets", 0]],
     },
     planner: {
@@ -692,6 +710,7 @@ window.beatbook = (function () {
     document.body.dataset.busy = "true";
     setStatus(t("status.loading"));
     // Only the first view holds its tiles back (see draw); any later refresh shows them.
+    setTileTimes();
     if (!thenTiles) addTileLayers();
     try {
       // With no beats there is nothing to analyse: the view is the (empty) map.
@@ -707,6 +726,7 @@ window.beatbook = (function () {
       }
       await Promise.all(rest.map((id) => runAnalysis(id, signal)));
       if (run !== runs) return;
+      setTileTimes(); // the period may have been filled in by now
       if (thenTiles) addTileLayers();
       await tilesSettled();
       if (run !== runs) return;
