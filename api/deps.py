@@ -44,6 +44,16 @@ def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], db: DbDep,
 CurrentUser = Annotated[UserRecord, Depends(get_current_user)]
 
 
+def record_keeper(user: CurrentUser) -> UserRecord:
+    """The current user, if their role keeps the beat's records (inspections, campaigns)."""
+    if user.role not in ("officer", "supervisor", "admin"):
+        raise Forbidden(f"records are kept by officers and supervisors, not by the {user.role} role")
+    return user
+
+
+RecordKeeper = Annotated[UserRecord, Depends(record_keeper)]
+
+
 def readable_layer(layer: str, user: CurrentUser) -> Layer:
     """The named layer, if it exists and the user's role may read it."""
     try:

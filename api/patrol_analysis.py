@@ -16,9 +16,9 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from db import analysis as queries
+from geo.coverage import point_passes
 from geo.entrance_audit import REASONS, RiskWeights, entrance_audit
 from geo.patrol_gaps import Nights, night_pieces, patrol_gaps
-from geo.coverage import point_passes
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,14 @@ def whole_area(conn: Connection) -> Place | None:
     return Place(row[0], bytes(row[1]), row[2], row[3]) if row else None
 
 
+def inside_area(conn: Connection, lon: float, lat: float) -> bool:
+    """Whether a point lies in the installation's area (any point does while no area is set)."""
+    return conn.execute(text("""
+        SELECT COALESCE((SELECT ST_Intersects(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+                         FROM area WHERE id = 1), true)
+    """), {"lon": lon, "lat": lat}).scalar_one()
+
+
 def place_sql(sql: str):
     """A query in which ``{place}`` is the analysed polygon, bound from the place's WKB."""
     return text(sql.replace("{place}", "(SELECT ST_GeomFromWKB(:place, 4326) AS geom)"))
