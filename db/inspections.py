@@ -1,0 +1,91 @@
+"""The SQL of inspections: special-trade premises and hazardous sites, when each was last
+inspected and is next due, and who lives within a site's risk radius."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from db.analysis import Place, place_frame
+
+# Each subject with its latest inspection; never inspected is due at once.
+_SUBJECTS = """
+    SELECT 'premises' AS kind, p.id, p.trade AS what, p.name, p.geom,
+           last.inspected_on, last.passed, last.next_due
+    FROM premises p LEFT JOIN LATERAL (
+        SELECT i.inspected_on, i.passed, i.next_due FROM inspection i WHERE i.premises_id = p.id
+        ORDER BY i.inspected_on DESC, i.id DESC LIMIT 1) last ON true
+    UNION ALL
+    SELECT 'hazardous_site', s.id, s.category, s.name, s.geom, last.inspected_on, last.passed, last.next_due
+    FROM hazardous_site s LEFT JOIN LATERAL (
+        SELECT i.inspected_on, i.passed, i.next_due FROM inspection i WHERE i.hazardous_site_id = s.id
+        ORDER BY i.inspected_on DESC, i.id DESC LIMIT 1) last ON true
+"""
+
+
+def due(conn: Connection, place: Place, as_of: date, *, limit: int, offset: int) -> pd.DataFrame:
+    """Premises and sites in the place due for inspection by ``as_of``, most overdue first."""
+    return place_frame(conn, f"""
+        SELECT s.kind, s.id, s.what, s.name, s.inspected_on, s.passed, s.next_due,
+               CAST(:as_of AS date) - COALESCE(s.next_due, CAST(:as_of AS date)) AS days_overdue,
+               ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat
+        FROM ({_SUBJECTS}) s JOIN {{place}} b ON ST_Intersects(s.geom, b.geom)
+        WHERE s.next_due IS NULL OR s.next_due <= :as_of
+        ORDER BY s.next_due NULLS FIRST, s.kind, s.id
+        LIMIT :limit OFFSET :offset
+    """, {"place": place.wkb, "as_of": as_of, "limit": limit, "offset": offset})
+
+
+def subject(conn: Connection, kind: str, subject_id: int) -> dict | None:
+    """A premises (its trade) or a hazardous site, and its latest inspection's date."""
+    row = conn.execute(text(f"""
+        SELECT s.what, s.inspected_on FROM ({_SUBJECTS}) s WHERE s.kind = :kind AND s.id = :id
+    """), {"kind": kind, "id": subject_id}).one_or_none()
+    return None if row is None else {"what": row[0], "last_inspected": row[1]}
+
+
+def add_inspection(conn: Connection, *, kind: str, subject_id: int, officer_id: int | None, inspected_on: date,
+                   passed: bool, findings: str, next_due: date) -> int:
+    column = "premises_id" if kind == "premises" else "hazardous_site_id"
+    return conn.execute(text(f"""
+        INSERT INTO inspection ({column}, officer_id, inspected_on, passed, findings, next_due)
+        VALUES (:id, :officer, :on, :passed, :findings, :next_due) RETURNING id
+    """), {"id": subject_id, "officer": officer_id, "on": inspected_on, "passed": passed,
+           "findings": findings, "next_due": next_due}).scalar_one()
+
+
+def exposure(conn: Connection, site_id: int) -> dict | None:
+    """Who is within a hazardous site's risk radius: households and residents (counts), and the
+    public buildings (schools and clinics among them: the building data does not tell them apart)."""
+    row = conn.execute(text("""
+        SELECT s.name, s.category, s.risk_radius_m, s.storage_ok,
+               (SELECT count(*) FROM household h
+                 WHERE ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
+               (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+                 WHERE ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
+               (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+                 WHERE r.birth_year IS NOT NULL AND extract(year FROM current_date) - r.birth_year >= 70
+                   AND ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
+               (SELECT COALESCE(json_agg(json_build_object('id', b.id, 'name', b.name, 'address', b.address)
+                                         ORDER BY b.id), '[]')
+                  FROM building b WHERE b.use = 'public'
+                   AND ST_DWithin(b.geom::geography, s.geom::geography, s.risk_radius_m))
+        FROM hazardous_site s WHERE s.id = :id
+    """), {"id": site_id}).one_or_none()
+    if row is None:
+        return None
+    name, category, radius, storage_ok, households, residents, elderly, public = row
+    return {"id": site_id, "name": name, "category": category, "risk_radius_m": radius, "storage_ok": storage_ok,
+            "households": households, "residents": residents, "residents_70_and_over": elderly,
+            "public_buildings": public}
+
+
+def scrap_buyers(conn: Connection, place: Place) -> pd.DataFrame:
+    """Scrap buyers in the place: id, name, licence, lon, lat."""
+    return place_frame(conn, """
+        SELECT p.id, p.name, p.licence_no, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
+        FROM premises p JOIN {place} b ON ST_Intersects(p.geom, b.geom)
+        WHERE p.trade = 'scrap_buyer' ORDER BY p.id
+    """, {"place": place.wkb})
