@@ -9,7 +9,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api.errors import add_error_handlers
-from api.routers import analysis, auth, beats, incidents, layers, plan, tiles
+from api.routers import (
+    analysis,
+    auth,
+    beats,
+    disputes,
+    education,
+    incidents,
+    inspections,
+    layers,
+    plan,
+    population,
+    tiles,
+)
 from beatbook.settings import Settings, get_settings
 from db.engine import get_engine
 from web.routes import STATIC_DIR
@@ -31,7 +43,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     add_error_handlers(app)
     for router in (auth.router, beats.router, layers.router, analysis.router, incidents.router,
-                   plan.router, tiles.router, web_router):
+                   plan.router, population.router, disputes.router, inspections.router, education.router,
+                   tiles.router, web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
