@@ -20,8 +20,8 @@ def beat(conn):
     values = ", ".join(f"({i}, {s}, {t}, 100, {line(a, b)})" for i, s, t, a, b in streets)
     conn.execute(text(f"""
         {area()}
-        INSERT INTO station (id, code, name, geom) VALUES (99, 'S-T', 'Station', {metric(f'POINT({X0} {Y0 + 100})')});
-        INSERT INTO beat (code, name, station_id, geom) VALUES ('T-1', 'Test', 99, ST_Multi({metric(box(0, 0, 300, 200))}));
+        INSERT INTO station (code, name, geom) VALUES ('S-T', 'Station', {metric(f'POINT({X0} {Y0 + 100})')});
+        INSERT INTO beat (code, name, station_id, geom) VALUES ('T-1', 'Test', (SELECT id FROM station WHERE code = 'S-T'), ST_Multi({metric(box(0, 0, 300, 200))}));
         INSERT INTO beat (code, name, geom) VALUES ('T-2', 'No station', ST_Multi({metric(box(0, 0, 300, 200))}));
         INSERT INTO street_segment (id, source, target, length_m, geom) VALUES {values};
         INSERT INTO building (id, managed, geom) VALUES (1, false, ST_Multi({metric(box(240, 110, 260, 130))}));

@@ -380,9 +380,9 @@ def test_incident_and_track_tiles_hold_the_period_and_hours_asked_for(client, of
             (2, '2026-10-20 14:00+08', 'theft', ST_Point(114.0580, 22.5431, 4326)),
             (3, '2026-09-01 02:00+08', 'burglary', ST_Point(114.0581, 22.5431, 4326)),
             (4, '2026-10-21 00:00+08', 'theft', ST_Point(114.0582, 22.5431, 4326));
-        INSERT INTO officer (id, badge, name) VALUES (990, 'T-9', 'Night');
+        INSERT INTO officer (badge, name) VALUES ('T-9', 'Night');
         INSERT INTO patrol_track (id, officer_id, started_at, ended_at, n_fixes, geom) VALUES
-            (1, 990, '2026-10-20 23:30+08', '2026-10-21 00:30+08', 2,
+            (1, (SELECT id FROM officer WHERE badge = 'T-9'), '2026-10-20 23:30+08', '2026-10-21 00:30+08', 2,
              ST_GeomFromText('LINESTRING M (114.0579 22.5431 0, 114.0590 22.5431 3600)', 4326));
     """))
     x, y = tile_at(114.0579, 22.5431, 15)
