@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from db import analysis as queries
 from db import incidents as incident_queries
-from db.incidents import IncidentFilter
+from db.incidents import IncidentFilter, Incidents
 from geo.cameras import seen_by_any
 from geo.crs import to_lonlat, to_metric
 from geo.entrance_audit import RiskWeights, entrance_audit
@@ -126,13 +126,17 @@ def _solve(coverage: Coverage, k: int, time_limit_s: float) -> tuple[Siting, Sit
 
 
 def camera_plan(conn: Connection, place: queries.Place, candidates: Candidates, *, k: int, range_m: float,
-                since: datetime, until: datetime, weights: DemandWeights, time_limit_s: float) -> dict:
+                which: IncidentFilter, weights: DemandWeights, time_limit_s: float) -> dict:
+    """The incidents that count are those ``which`` selects (days, types, hours); the audit's
+    burglaries near an entrance, those of its days."""
     started = time.perf_counter()
+    since, until = which.since, which.until
     cameras = queries.cameras(conn, place)
     existing = [cameras[c].to_numpy(dtype=float) for c in CAMERA_COLUMNS]
     doors = _audit(conn, place, cameras, since, until)
-    found = incident_queries.incidents(conn, place, IncidentFilter(since, until))
-    burgled = incident_queries.incidents(conn, place, IncidentFilter(since, until, types=("burglary",)))
+    found = incident_queries.incidents(conn, place, which)
+    burgled = (incident_queries.incidents(conn, place, replace(which, types=("burglary",)))
+               if not which.types or "burglary" in which.types else Incidents(np.zeros(0), np.zeros(0), None))
     # A burglary is demand twice: once as an incident, once for being a burglary.
     kinds = np.repeat(["entrance", "incident", "burglary"], [len(doors), len(found), len(burgled)])
     x = np.concatenate([doors["x"].to_numpy(dtype=float), found.x, burgled.x])

@@ -160,7 +160,7 @@ def plan_cameras(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser
         raise InvalidInput(f"{len(candidates.frame):,} candidate sites; at most {MAX_CANDIDATE_SITES:,}: "
                            f"raise spacing_m or ask about a smaller place")
     return answer_or_422(lambda: siting.camera_plan(
-        db, place, candidates, k=plan.k, range_m=plan.range_m, since=which.since, until=which.until,
+        db, place, candidates, k=plan.k, range_m=plan.range_m, which=which,
         weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s))
 
 
