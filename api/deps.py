@@ -103,3 +103,30 @@ def bbox_param(
 
 
 BBoxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
+
+
+class Page:
+    """``limit`` and ``after`` of a list paged by id, checked against the largest page."""
+
+    def __init__(
+        self, settings: SettingsDep,
+        limit: Annotated[int | None, Query(ge=1, description="page size; at most, and by default, "
+                                                             "BEATBOOK_MAX_PAGE_SIZE")] = None,
+        after: Annotated[int | None, Query(ge=0, description="continue after this id")] = None,
+    ):
+        if limit is not None and limit > settings.max_page_size:
+            raise InvalidInput(f"limit may be at most {settings.max_page_size}")
+        self.limit = limit or settings.max_page_size
+        self.after = after
+
+    @staticmethod
+    def answer(request: Request, features: list[dict], next_after: int | None) -> dict:
+        links = []
+        if next_after is not None:
+            links.append({"rel": "next", "type": "application/geo+json",
+                          "href": str(request.url.include_query_params(after=next_after))})
+        return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
+                "links": links}
+
+
+PageDep = Annotated[Page, Depends()]

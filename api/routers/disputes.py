@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.deps import CurrentUser, DbDep, SettingsDep
+from api.deps import CurrentUser, DbDep, PageDep
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from db import disputes as queries
 from db.analysis import inside_area
@@ -52,31 +52,6 @@ def dispute_writer(user: CurrentUser) -> UserRecord:
 Writer = Annotated[UserRecord, Depends(dispute_writer)]
 
 
-class Page:
-    """``limit`` and ``after`` of a list paged by id, checked against the largest page."""
-
-    def __init__(
-        self, settings: SettingsDep,
-        limit: Annotated[int | None, Query(ge=1, description="page size; at most, and by default, "
-                                                             "BEATBOOK_MAX_PAGE_SIZE")] = None,
-        after: Annotated[int | None, Query(ge=0, description="continue after this id")] = None,
-    ):
-        if limit is not None and limit > settings.max_page_size:
-            raise InvalidInput(f"limit may be at most {settings.max_page_size}")
-        self.limit = limit or settings.max_page_size
-        self.after = after
-
-    @staticmethod
-    def answer(request: Request, features: list[dict], next_after: int | None) -> dict:
-        links = []
-        if next_after is not None:
-            links.append({"rel": "next", "type": "application/geo+json",
-                          "href": str(request.url.include_query_params(after=next_after))})
-        return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-                "links": links}
-
-
-PageDep = Annotated[Page, Depends()]
 BeatQuery = Query(description="beat code, e.g. HKI-01: disputes whose point lies in the beat")
 DaysQuery = Query(ge=1, le=3660, description="two disputes at one building at most this many days apart "
                                              "make both repeats")
