@@ -1,5 +1,7 @@
 """Actual population (实有人口): temporary-residence registrations and their expiry, home visits
-and which are due, and a household's change history.
+and which are due, and a household's change history. The records themselves (households,
+residents, the movement log, the temporary-resident ledger) are routed in
+``api/routers/residents.py``, included at the end under this router's prefix.
 
 Households and residents are personal data (DOMAIN.md, "Personal data"): planners may not
 read them; an officer sees the households of the beats assigned to them today, supervisors
@@ -16,15 +18,26 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import CurrentUser, DbDep, SettingsDep
-from api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.deps import DbDep
+from api.errors import Conflict, InvalidInput, NotFound
+from api.population_access import (
+    After,
+    AsOf,
+    BeatScope,
+    PageLimit,
+    PopulationUser,
+    UserBeats,
+    audit_reads,
+    household_for,
+    next_links,
+)
+from api.routers import residents
 from beatbook.personal import mask_identity
 from db import population as queries
-from db.history import history, record_change, record_read
-from db.users import UserRecord, assigned_beats
+from db.history import history, record_change
 from geo.visits import CYCLES, ELDER_AGE, visits_due
 
 router = APIRouter(prefix="/api/population", tags=["population"])
@@ -32,82 +45,6 @@ router = APIRouter(prefix="/api/population", tags=["population"])
 # Longer than the longest registration anyone would plan ahead for.
 MAX_WITHIN_DAYS = 3660
 CATEGORIES = ("permanent", "temporary", "floating")
-
-
-# --- who may see what ------------------------------------------------------------------------
-
-
-def population_user(user: CurrentUser) -> UserRecord:
-    """The current user, if their role may see households and residents."""
-    if user.role == "planner":
-        raise Forbidden("households and residents are personal data: planners see counts, not people")
-    return user
-
-
-PopulationUser = Annotated[UserRecord, Depends(population_user)]
-
-
-def beat_scope(db: DbDep, user: PopulationUser,
-               beat: Annotated[str | None, Query(description="beat code, e.g. HKI-01; default: all "
-                                                               "the beats the user may see")] = None,
-               ) -> list[str] | None:
-    """The beats a list keeps to (None: all): the one asked for, if the user may see it; else an
-    officer's own beats, or every beat for supervisors and admins."""
-    own = assigned_beats(db, user.officer_id) if user.role == "officer" else None
-    if beat is None:
-        return own
-    if not queries.beat_exists(db, beat):
-        raise NotFound(f"no beat with code '{beat}'; GET /api/beats lists them")
-    if own is not None and beat not in own:
-        raise Forbidden(f"beat {beat} is not assigned to you; your beats: {', '.join(own) or 'none'}")
-    return [beat]
-
-
-BeatScope = Annotated[list[str] | None, Depends(beat_scope)]
-
-
-def user_beats(db: DbDep, user: PopulationUser) -> list[str] | None:
-    return assigned_beats(db, user.officer_id) if user.role == "officer" else None
-
-
-UserBeats = Annotated[list[str] | None, Depends(user_beats)]
-
-
-def household_for(db, household_id: int, beats: list[str] | None) -> None:
-    """Refuse a household that does not exist (404) or lies outside the user's beats (403)."""
-    inside = queries.household_in_scope(db, household_id, beats)
-    if inside is None:
-        raise NotFound(f"no household with id {household_id}")
-    if not inside:
-        raise Forbidden(f"household {household_id} is not in your beats")
-
-
-def page_limit(settings: SettingsDep,
-               limit: Annotated[int | None, Query(ge=1, description="page size; at most, and by "
-                                                                   "default, BEATBOOK_MAX_PAGE_SIZE")] = None,
-               ) -> int:
-    limit = limit or settings.max_page_size
-    if limit > settings.max_page_size:
-        raise InvalidInput(f"limit may be at most {settings.max_page_size}")
-    return limit
-
-
-PageLimit = Annotated[int, Depends(page_limit)]
-After = Annotated[int | None, Query(ge=0, description="continue after this id (the next link has it)")]
-AsOf = Annotated[date | None, Query(description="the day asked about (local); default today")]
-
-
-def _links(request: Request, next_after: int | None) -> list[dict]:
-    if next_after is None:
-        return []
-    return [{"rel": "next", "type": "application/geo+json",
-             "href": str(request.url.include_query_params(after=next_after))}]
-
-
-def _audit(db, user: UserRecord, request: Request, table: str, ids) -> None:
-    client = request.client.host if request.client else None
-    for record_id in ids:
-        record_read(db, user_id=user.id, action="read", table=table, record_id=int(record_id), client=client)
 
 
 # --- temporary-residence registrations ------------------------------------------------------
@@ -162,7 +99,7 @@ def list_temporary_registrations(
     rows, next_after = queries.expiring_registrations(
         db, beats=beats, as_of=as_of, within_days=expiring_within_days, lapsed=lapsed, after=after,
         limit=limit)
-    _audit(db, user, request, "resident", [row["resident_id"] for row in rows])
+    audit_reads(db, user, request, "resident", [row["resident_id"] for row in rows])
     features = [{
         "type": "Feature", "id": row["id"], "geometry": json.loads(row["geometry"]),
         "properties": {
@@ -176,7 +113,7 @@ def list_temporary_registrations(
         },
     } for row in rows]
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-            "links": _links(request, next_after),
+            "links": next_links(request, next_after),
             "as_of": as_of.isoformat(), "expiring_within_days": expiring_within_days}
 
 
@@ -274,11 +211,11 @@ def visits_due_list(db: DbDep, user: PopulationUser, beats: BeatScope, request: 
     page = due[due["household_id"] > after] if after is not None else due
     more = len(page) > limit
     page = page.iloc[:limit]
-    _audit(db, user, request, "household", page["household_id"])
+    audit_reads(db, user, request, "household", page["household_id"])
     features = [{"type": "Feature", "id": int(row.household_id), "geometry": json.loads(row.geometry),
                  "properties": _due_properties(row)} for row in page.itertuples(index=False)]
     return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-            "links": _links(request, int(page["household_id"].iloc[-1]) if more else None),
+            "links": next_links(request, int(page["household_id"].iloc[-1]) if more else None),
             "summary": {"as_of": as_of.isoformat(), "households": len(table), "due": len(due),
                         "never_visited": int(due["last_visited"].isna().sum()),
                         "cycles_days": CYCLES, "elder_age": ELDER_AGE}}
@@ -329,10 +266,14 @@ def household_history(household_id: int, db: DbDep, user: PopulationUser, beats:
     """Every recorded change of a household, its residents, their temporary-residence
     registrations and its home visits, oldest first: when, by whom, why and what."""
     household_for(db, household_id, beats)
-    _audit(db, user, request, "household", [household_id])
+    audit_reads(db, user, request, "household", [household_id])
     records = {"household": [household_id], **queries.household_record_ids(db, household_id)}
     entries = [{"record": table, "record_id": record_id, **change}
                for table, ids in records.items() for record_id in ids
                for change in history(db, table, record_id)]
     entries.sort(key=lambda e: e["at"])
     return {"household_id": household_id, "changes": entries}
+
+
+# The records' routes, under /api/population as well: registering this router registers them.
+router.include_router(residents.router)
