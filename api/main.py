@@ -20,6 +20,7 @@ from api.routers import (
     layers,
     plan,
     population,
+    service,
     tiles,
 )
 from beatbook.settings import Settings, get_settings
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     add_error_handlers(app)
     for router in (auth.router, beats.router, layers.router, analysis.router, incidents.router,
                    plan.router, population.router, disputes.router, inspections.router, education.router,
-                   tiles.router, web_router):
+                   service.router, tiles.router, web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
