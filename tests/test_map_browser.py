@@ -242,6 +242,24 @@ def test_the_officer_plans_tonights_route_and_takes_it_along(live_server, browse
     s.check_clean()
 
 
+def test_the_beats_records_come_onto_the_map_when_asked_for(live_server, browser):
+    s = Session(browser, live_server)
+    page = s.page
+    s.open_view("officer")
+    records = {"visitsDue": "/population/visits/due", "registrationsExpiring": "/population/temporary-registrations",
+               "inspectionsDue": "/inspections/due", "facilityIssues": "/service/facility-issues"}
+    assert all(not s.asked(route) for route in records.values())  # not on the first view
+    for layer, route in records.items():
+        page.check(f'#bb-overlays input[data-layer="{layer}"]')
+        page.wait_for_function(f"window.beatbook.state.counts.{layer} !== undefined", timeout=20_000)
+        [asked] = s.asked(route)
+        assert asked["beat"] == ["HKI-01"]
+    assert s.state("counts.visitsDue") > 0  # the demo's households are due visits
+    legend = s.legend()
+    assert "Household due a visit" in legend and "Premises or site due for inspection" in legend
+    s.check_clean()
+
+
 def test_the_time_control_refreshes_the_analyses_together(live_server, browser):
     s = Session(browser, live_server)
     page = s.page
@@ -333,6 +351,8 @@ def test_a_planner_sees_cameras_and_uncovered_entrances_but_no_patrols(live_serv
     # The siting view proposes five new cameras, numbered by what each adds, with a popup of it.
     assert s.asked("/plan/cameras") and s.state("counts.sites") == 5
     assert "Proposed camera" in legend and "5 new cameras: best sites" in s.overlays_text()
+    # Infrastructure records, never residents: no population layer for planners.
+    assert "inspectionsDue" in s.overlays() and "visitsDue" not in s.overlays()
     # (Sites stand by the entrances they guard, under the audit's markers: clicked from script.)
     page.evaluate("""() => { window.beatbook.layers.siting.leaflet.eachLayer(function fire(l) {
         if (l.eachLayer) l.eachLayer(fire); else if (l.getTooltip() && l.getTooltip().getContent() === "C1") l.fire("click", { latlng: l.getLatLng() }, true);

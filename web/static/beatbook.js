@@ -31,6 +31,7 @@ window.beatbook = (function () {
     incident: "#5d4037", burglary: "#b71c1c", street: "#8d8d8d",
     gap: "#ff0a8c", audit: { stroke: "#4a1486", fill: "#ffd60a" },
     hot: "#d7301f", cold: "#2b8cbe", density: "#bd0026", site: "#00b8d4", gate: "#ff6f00", route: "#0d47a1", proposal: "#6a1b9a", track: "#2e7d32",
+    visitsDue: "#8e24aa", registrations: "#f57c00", inspections: "#00838f", facility: "#6d4c41",
     classes: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
   };
 
@@ -340,6 +341,23 @@ window.beatbook = (function () {
     return layers[id];
   }
 
+  function recordLayer(id, path, colour, keys, extra = {}) {
+    layers[id] = {
+      id, label: () => t("layer." + id), analysis: true, leaflet: L.featureGroup(),
+      legend: [["dot", colour, "legend." + id]], params: () => ({ beat: state.beat }),
+      load: async (layer, signal) => {
+        const data = await api(path, { beat: state.beat, ...extra }, signal);
+        layer.redraw = () => layer.leaflet.clearLayers().addLayer(geoJSON(data, {
+          pointToLayer: (f, latlng) => L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1.5, fillColor: colour, fillOpacity: 1 }),
+          onEachFeature: (f, l) => l.on("click", (e) => openPopup(e.latlng, popupHtml(layer.label(), f.properties, keys))),
+        }));
+        layer.redraw();
+        state.counts[id] = data.features.length;
+        return { data };
+      },
+    };
+  }
+
   function defineLayers() {
     layers.beats = {
       id: "beats", label: () => t("layer.beats"), legend: [["line", C.beat, "legend.beat"]],
@@ -419,6 +437,14 @@ window.beatbook = (function () {
       leaflet: L.featureGroup(), legend: [["line", C.gate, "legend.gate"]],
       params: () => ({ beat: state.beat, end: state.period.end }),
     };
+    // The beat's records on the map, asked for when turned on: the first page of each list
+    // (BEATBOOK_MAX_PAGE_SIZE points), with facts and counts in their popups, no names.
+    recordLayer("visitsDue", "/population/visits/due", C.visitsDue,
+      ["address", "residents", "cycle_days", "last_visited", "next_due", "days_overdue"]);
+    recordLayer("registrationsExpiring", "/population/temporary-registrations", C.registrations,
+      ["address", "valid_to", "days_left"], { expiring_within_days: 30 });
+    recordLayer("inspectionsDue", "/inspections/due", C.inspections, ["what", "name", "last_inspected", "next_due", "days_overdue"]);
+    recordLayer("facilityIssues", "/service/facility-issues", C.facility, ["kind", "status", "owner", "reported_on"]);
     layers.density = {
       id: "density", label: () => t("layer.density"), analysis: true, load: loadDensity, leaflet: L.featureGroup(),
       legend: [["fill", { stroke: C.density, fill: C.density }, "legend.density"], ["line", C.density, "legend.contour"]],
@@ -430,7 +456,8 @@ window.beatbook = (function () {
   const VIEWS = {
     officer: {
       beat: true, print: true,
-      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["route", 0], ["tracks", 0], ["density", 0], ["beats", 1], ["buildings", 1],
+      layers: [["gaps", 1], ["audit", 1], ["hotspots", 1], ["route", 0], ["tracks", 0], ["density", 0],
+               ["visitsDue", 0], ["registrationsExpiring", 0], ["inspectionsDue", 0], ["facilityIssues", 0], ["beats", 1], ["buildings", 1],
                ["entrances", 1], ["incidents", 0], ["cameras", 0], ["premises", 0], ["hazardous", 0], ["streets", 0]],
     },
     supervisor: {
@@ -441,7 +468,8 @@ window.beatbook = (function () {
     planner: {
       // No patrol layers: planners see where cover is missing, not where officers walked.
       beat: true, reason: true,
-      layers: [["audit", 1], ["siting", 1], ["gates", 0], ["cameras", 1], ["beats", 1], ["buildings", 1], ["entrances", 1], ["hotspots", 0],
+      layers: [["audit", 1], ["siting", 1], ["gates", 0], ["cameras", 1], ["inspectionsDue", 0], ["facilityIssues", 0],
+               ["beats", 1], ["buildings", 1], ["entrances", 1], ["hotspots", 0],
                ["density", 0], ["hazardous", 0], ["premises", 0], ["incidents", 0], ["streets", 0]],
     },
   };
