@@ -89,3 +89,45 @@ def scrap_buyers(conn: Connection, place: Place) -> pd.DataFrame:
         FROM premises p JOIN {place} b ON ST_Intersects(p.geom, b.geom)
         WHERE p.trade = 'scrap_buyer' ORDER BY p.id
     """, {"place": place.wkb})
+
+
+# --- chemicals stored improperly in homes ------------------------------------------------
+
+
+def household_known(conn: Connection, household_id: int) -> bool:
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM household WHERE id = :h)"), {"h": household_id}).scalar_one()
+
+
+def add_storage_finding(conn: Connection, **finding) -> int:
+    """``finding``: household_id, found_on, substance, finding, education, follow_up_on."""
+    return conn.execute(text("""
+        INSERT INTO storage_finding (household_id, found_on, substance, finding, education, follow_up_on)
+        VALUES (:household_id, :found_on, :substance, :finding, :education, :follow_up_on) RETURNING id
+    """), finding).scalar_one()
+
+
+def storage_finding(conn: Connection, finding_id: int) -> dict | None:
+    """One finding as stored, locked for an update in this transaction."""
+    row = conn.execute(text("SELECT * FROM storage_finding WHERE id = :id FOR UPDATE"),
+                       {"id": finding_id}).mappings().one_or_none()
+    return None if row is None else dict(row)
+
+
+def update_storage_finding(conn: Connection, finding_id: int, changes: dict) -> None:
+    """Set the changed fields (names from the code, values bound) and move the version on."""
+    sets = ", ".join(f"{name} = :{name}" for name in changes)
+    conn.execute(text(f"UPDATE storage_finding SET {sets}, version = version + 1 WHERE id = :id"),
+                 {**changes, "id": finding_id})
+
+
+def open_storage_findings(conn: Connection, place: Place, as_of: date, *, limit: int, offset: int) -> pd.DataFrame:
+    """Findings in the place not yet put right, the most overdue follow-up first."""
+    return place_frame(conn, """
+        SELECT f.id, f.household_id, bld.address, f.found_on, f.substance, f.finding, f.education,
+               f.follow_up_on, f.followed_up_on, f.version,
+               CAST(:as_of AS date) - f.follow_up_on AS days_overdue, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat
+        FROM storage_finding f JOIN household h ON h.id = f.household_id
+        JOIN building bld ON bld.id = h.building_id JOIN {place} b ON ST_Intersects(h.geom, b.geom)
+        WHERE NOT f.resolved
+        ORDER BY f.follow_up_on NULLS FIRST, f.id LIMIT :limit OFFSET :offset
+    """, {"place": place.wkb, "as_of": as_of, "limit": limit, "offset": offset})

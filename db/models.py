@@ -346,10 +346,33 @@ class HomeVisit(Base):
     synthetic: Mapped[bool] = synthetic()
 
 
+class StorageFinding(Base):
+    """Chemicals found stored improperly in a home: what, the safety education given on the
+    spot, and the follow-up visit that checks it was put right."""
+
+    __tablename__ = "storage_finding"
+    __table_args__ = (
+        CheckConstraint("follow_up_on IS NULL OR follow_up_on >= found_on", name="follow_up_after"),
+        CheckConstraint("followed_up_on IS NULL OR followed_up_on >= found_on", name="followed_up_after"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), nullable=False, index=True)
+    found_on: Mapped[date] = mapped_column(Date, nullable=False)
+    substance: Mapped[str] = mapped_column(Text, nullable=False)
+    finding: Mapped[str] = mapped_column(Text, nullable=False)
+    education: Mapped[str | None] = mapped_column(Text)
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    followed_up_on: Mapped[date | None] = mapped_column(Date)
+    resolved: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+
+
 class ChangeLog(Base):
     """Who changed which record of the population archive, when and why."""
 
     __tablename__ = "change_log"
+    # A record's history is read by table and id.
+    __table_args__ = (Index("ix_change_log_record", "record_table", "record_id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     record_table: Mapped[str] = mapped_column(String(64), nullable=False)
     record_id: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -126,3 +126,44 @@ def test_a_scrap_buyer_by_a_burglary_hot_spot_is_flagged(client, auth, conn, wor
     body = response.json()
     assert body["summary"]["hot_spots"] >= 1
     assert [(f["properties"]["id"], f["properties"]["near_hot_spot"]) for f in body["features"]] == [(2, True)]
+
+
+# --- chemicals stored improperly in homes --------------------------------------------------
+
+def test_chemicals_found_in_a_home_are_followed_up_and_put_right(client, auth, conn, world):
+    found = {"household_id": 1, "found_on": (TODAY - timedelta(days=20)).isoformat(), "substance": "paint thinner",
+             "finding": "kept beside the stove", "education": "explained safe storage; leaflet left"}
+    response = client.post("/api/inspections/storage-findings", json=found, headers=auth("officer"))
+    assert response.status_code == 201, response.text
+    made = response.json()
+    assert made["follow_up_on"] == (TODAY - timedelta(days=6)).isoformat()  # two weeks on
+    listed = client.get("/api/inspections/storage-findings", params={"beat": "T-1"}, headers=auth("officer")).json()
+    [open_one] = [f["properties"] for f in listed["features"]]
+    assert (open_one["id"], open_one["days_overdue"]) == (made["id"], 6)
+    audited = conn.execute(text("SELECT count(*) FROM audit_log WHERE record_table = 'storage_finding'")).scalar_one()
+    assert audited == 1
+    # The follow-up: put right. A second writer holding the old version is refused.
+    done = {"version": 1, "reason": "follow-up visit", "followed_up_on": TODAY.isoformat(), "resolved": True}
+    response = client.patch(f"/api/inspections/storage-findings/{made['id']}", json=done, headers=auth("officer"))
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+    stale = client.patch(f"/api/inspections/storage-findings/{made['id']}", json=done, headers=auth("supervisor"))
+    assert stale.status_code == 409 and "read it again" in stale.text
+    assert client.get("/api/inspections/storage-findings", params={"beat": "T-1"},
+                      headers=auth("officer")).json()["features"] == []
+    reasons = conn.execute(text("SELECT reason FROM change_log WHERE record_table = 'storage_finding' ORDER BY id")
+                           ).scalars().all()
+    assert reasons == ["chemicals found stored improperly", "follow-up visit"]
+
+
+@pytest.mark.parametrize(("body", "role", "status", "words"), [
+    ({"found_on": (TODAY + timedelta(days=1)).isoformat()}, "officer", 422, "in the future"),
+    ({"follow_up_on": (TODAY - timedelta(days=9)).isoformat()}, "officer", 422, "before found_on"),
+    ({"household_id": 999}, "officer", 404, "no household"),
+    ({}, "planner", 403, "officers and supervisors"),
+])
+def test_a_wrong_storage_finding_says_what_to_fix(client, auth, world, body, role, status, words):
+    good = {"household_id": 1, "found_on": (TODAY - timedelta(days=2)).isoformat(), "substance": "pesticide",
+            "finding": "in a child's reach"}
+    response = client.post("/api/inspections/storage-findings", json={**good, **body}, headers=auth(role))
+    assert response.status_code == status and words in response.text

@@ -1,21 +1,23 @@
 """Special trades and hazardous materials: inspections due, recorded with their checks, who lives
-within a site's risk radius, and scrap buyers near burglary hot spots."""
+within a site's risk radius, scrap buyers near burglary hot spots, and chemicals found stored
+improperly in homes with the education given and the follow-up."""
 
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 import shapely
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, DbDep, RecordKeeper, SettingsDep
-from api.errors import InvalidInput, NotFound, answer_or_422
+from api.errors import Conflict, InvalidInput, NotFound, answer_or_422
 from api.incident_analysis import Grid, hotspot_features
 from api.places import PlaceDep
 from db import inspections as queries
-from db.history import record_change
+from db.history import record_change, record_read
 from db.incidents import IncidentFilter
 from geo.crs import to_metric
 from geo.inspections import CHECKLISTS, next_due, verdict
@@ -23,6 +25,7 @@ from geo.inspections import CHECKLISTS, next_due, verdict
 router = APIRouter(prefix="/api/inspections", tags=["inspections"])
 
 MAX_OFFSET = 100_000
+FOLLOW_UP_DAYS = 14  # after chemicals were found stored improperly in a home
 
 
 class InspectionIn(BaseModel):
@@ -32,6 +35,24 @@ class InspectionIn(BaseModel):
     checks: dict[str, bool] = Field(description="each check of the subject's list: "
                                                 + "; ".join(f"{k}: {', '.join(v)}" for k, v in CHECKLISTS.items()))
     note: str | None = Field(None, max_length=2000)
+
+
+class StorageFindingIn(BaseModel):
+    household_id: int = Field(ge=1)
+    found_on: date
+    substance: str = Field(min_length=1, max_length=200, description="e.g. paint thinner, an LPG cylinder")
+    finding: str = Field(min_length=1, max_length=2000, description="what was wrong, e.g. kept beside the stove")
+    education: str | None = Field(None, max_length=2000, description="the safety education given on the spot")
+    follow_up_on: date | None = Field(None, description=f"default: {FOLLOW_UP_DAYS} days after found_on")
+
+
+class StorageFollowUp(BaseModel):
+    version: int = Field(ge=1, description="the version read; a newer one stored is a 409")
+    reason: str = Field(min_length=1, max_length=500)
+    followed_up_on: date | None = None
+    resolved: bool | None = None
+    education: str | None = Field(None, max_length=2000)
+    follow_up_on: date | None = None
 
 
 @router.get("/due")
@@ -121,3 +142,71 @@ def scrap_buyers_near_burglaries(
     return {"type": "FeatureCollection", "features": features, "summary": {
         "place": place.code, "burglaries": [since.isoformat(), until.isoformat()], "hot_spots": len(hot),
         "radius_m": radius_m, "flagged": int(near.sum())}}
+
+
+@router.get("/storage-findings")
+def storage_findings(request: Request, place: PlaceDep, db: DbDep, user: RecordKeeper, settings: SettingsDep,
+                     as_of: Annotated[date | None, Query(description="default: today")] = None,
+                     limit: Annotated[int | None, Query(ge=1)] = None,
+                     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> dict:
+    """Chemicals found stored improperly in homes and not yet put right, the most overdue
+    follow-up first (a household's record: not for planners, each one shown audited)."""
+    as_of = as_of or date.today()
+    limit = min(limit or settings.max_page_size, settings.max_page_size)
+    rows = queries.open_storage_findings(db, place, as_of, limit=limit, offset=offset)
+    for finding_id in rows["id"]:
+        record_read(db, user_id=user.id, action="read", table="storage_finding", record_id=int(finding_id),
+                    client=request.client.host if request.client else None)
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                 "properties": {"id": int(r.id), "household_id": int(r.household_id), "address": r.address,
+                                "found_on": r.found_on.isoformat(), "substance": r.substance, "finding": r.finding,
+                                "education": r.education, "version": int(r.version),
+                                "follow_up_on": r.follow_up_on.isoformat() if r.follow_up_on else None,
+                                "followed_up_on": r.followed_up_on.isoformat() if r.followed_up_on else None,
+                                "days_overdue": None if pd.isna(r.days_overdue) else int(r.days_overdue)}}
+                for r in rows.itertuples(index=False)]
+    links = {"next": f"?offset={offset + limit}&limit={limit}"} if len(features) == limit else {}
+    return {"type": "FeatureCollection", "features": features, "links": links}
+
+
+@router.post("/storage-findings", status_code=201)
+def add_storage_finding(db: DbDep, user: RecordKeeper, body: Annotated[StorageFindingIn, Body()]) -> dict:
+    """Chemicals found stored improperly in a home, the education given, and when to follow up."""
+    if body.found_on > date.today():
+        raise InvalidInput(f"found_on ({body.found_on}) is in the future")
+    follow_up_on = body.follow_up_on or body.found_on + timedelta(days=FOLLOW_UP_DAYS)
+    if follow_up_on < body.found_on:
+        raise InvalidInput(f"follow_up_on ({follow_up_on}) is before found_on ({body.found_on})")
+    if not queries.household_known(db, body.household_id):
+        raise NotFound(f"no household with id {body.household_id}")
+    finding = {**body.model_dump(), "follow_up_on": follow_up_on}
+    new_id = queries.add_storage_finding(db, **finding)
+    record_change(db, table="storage_finding", record_id=new_id, user_id=user.id, reason="chemicals found stored improperly",
+                  changes={k: (None, v) for k, v in finding.items()})
+    return {"id": new_id, "version": 1, **{k: v.isoformat() if isinstance(v, date) else v for k, v in finding.items()}}
+
+
+@router.patch("/storage-findings/{finding_id}")
+def follow_up_storage_finding(db: DbDep, user: RecordKeeper, finding_id: Annotated[int, Path(ge=1)],
+                              body: Annotated[StorageFollowUp, Body()]) -> dict:
+    """The follow-up: when it was done, whether the storage was put right, more education."""
+    stored = queries.storage_finding(db, finding_id)
+    if stored is None:
+        raise NotFound(f"no storage finding with id {finding_id}")
+    if body.version != stored["version"]:
+        raise Conflict(f"storage finding {finding_id} is at version {stored['version']}, not {body.version}: "
+                       f"someone changed it; read it again")
+    changes = {k: v for k, v in body.model_dump(exclude={"version", "reason"}, exclude_none=True).items()
+               if v != stored[k]}
+    for name in ("followed_up_on", "follow_up_on"):
+        if name in changes and changes[name] < stored["found_on"]:
+            raise InvalidInput(f"{name} ({changes[name]}) is before found_on ({stored['found_on']})")
+    if changes.get("followed_up_on") and changes["followed_up_on"] > date.today():
+        raise InvalidInput(f"followed_up_on ({changes['followed_up_on']}) is in the future")
+    if not changes:
+        raise InvalidInput("nothing to change: give followed_up_on, resolved, education or follow_up_on")
+    queries.update_storage_finding(db, finding_id, changes)
+    record_change(db, table="storage_finding", record_id=finding_id, user_id=user.id, reason=body.reason,
+                  changes={k: (stored[k], v) for k, v in changes.items()})
+    return {"id": finding_id, "version": stored["version"] + 1,
+            **{k: v.isoformat() if isinstance(v, date) else v for k, v in changes.items()}}

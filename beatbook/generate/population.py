@@ -353,6 +353,7 @@ def _population(seed: int, place: Place, plan: Plan) -> dict[str, pd.DataFrame]:
             stream(seed, "movements"), people, homes, registrations, place.building_ids, ref
         ),
         "home_visit": home_visits(stream(seed, "visits"), homes, home_officer, ref, plan.tz),
+        "storage_finding": storage_findings(stream(seed, "storage"), homes, ref),
     }
 
 
@@ -693,6 +694,33 @@ def home_visits(
             "next_due": (visited_on + np.timedelta64(120, "D")).astype(object),
         }
     )
+    return with_ids(frame)
+
+
+def storage_findings(rng: np.random.Generator, homes: pd.DataFrame, reference_date: date) -> pd.DataFrame:
+    """Chemicals found stored improperly in one home in two hundred over the last 120 days, each
+    with a follow-up two weeks on; seven in ten of those already due were followed up, and most
+    of those found put right."""
+    home = np.flatnonzero(rng.random(len(homes)) < 0.005)
+    found_on = np.datetime64(reference_date, "D") - rng.integers(1, 121, len(home)).astype("timedelta64[D]")
+    follow_up_on = found_on + np.timedelta64(14, "D")
+    due = follow_up_on <= np.datetime64(reference_date, "D")
+    followed = due & (rng.random(len(home)) < 0.7)
+    substances = ("paint thinner", "pesticide", "LPG cylinder", "fireworks", "bleach and acid cleaners")
+    findings = ("kept beside the stove", "in a child's reach", "in the stairwell", "no ventilation",
+                "in unlabelled bottles")
+    followed_up_on = np.where(followed, follow_up_on + rng.integers(0, 5, len(home)).astype("timedelta64[D]"),
+                              np.datetime64("NaT"))
+    frame = pd.DataFrame({
+        "household_id": homes["id"].to_numpy()[home],
+        "found_on": found_on.astype(object),
+        "substance": pick(rng, substances, len(home)),
+        "finding": pick(rng, findings, len(home)),
+        "education": "explained safe storage on the spot; leaflet left",
+        "follow_up_on": follow_up_on.astype(object),
+        "followed_up_on": pd.Series(followed_up_on).dt.date.astype(object).where(followed, None),
+        "resolved": followed & (rng.random(len(home)) < 0.85),
+    })
     return with_ids(frame)
 
 
