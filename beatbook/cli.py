@@ -11,7 +11,7 @@ import psycopg
 import typer
 from tqdm import tqdm
 
-from beatbook import cluster
+from beatbook import backup, cluster
 from beatbook.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -69,6 +69,28 @@ def db_down() -> None:
     """Stop the embedded cluster."""
     stopped = cluster.stop(get_settings())
     typer.echo("stopped" if stopped else "not running")
+
+
+@app.command("backup")
+def backup_(file: Annotated[Path, typer.Argument(help="Where to write the backup (pg_dump's custom format).")]) -> None:
+    """Write the whole database to FILE."""
+    try:
+        backup.backup(get_settings(), database_url(), file)
+    except backup.BackupError as exc:
+        _say(str(exc))
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up to {file}")
+
+
+@app.command()
+def restore(file: Annotated[Path, typer.Argument(help="A backup made by 'beatbook backup'.")]) -> None:
+    """Restore FILE into the database, which must be empty: all of it or, on any error, nothing."""
+    try:
+        backup.restore(get_settings(), database_url(), file)
+    except backup.BackupError as exc:
+        _say(str(exc))
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {file}")
 
 
 @app.command()

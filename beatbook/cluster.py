@@ -27,7 +27,8 @@ class ClusterError(RuntimeError):
     """The embedded cluster cannot be set up or started."""
 
 
-def _pg_bin(settings: Settings) -> Path:
+def pg_bin(settings: Settings) -> Path:
+    """The folder of the PostgreSQL server's binaries (BEATBOOK_PG_BIN, else the newest installed)."""
     if settings.pg_bin:
         return settings.pg_bin
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
@@ -51,7 +52,7 @@ def _missing_extensions(bin_dir: Path) -> list[str]:
 def ensure_server_packages(settings: Settings, echo=print) -> Path:
     """Install PostgreSQL, PostGIS and pgRouting with apt when they are missing."""
     try:
-        bin_dir = _pg_bin(settings)
+        bin_dir = pg_bin(settings)
         missing = _missing_extensions(bin_dir)
     except ClusterError:
         missing = list(EXTENSIONS)
@@ -66,7 +67,7 @@ def ensure_server_packages(settings: Settings, echo=print) -> Path:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *APT_PACKAGES], check=True, env=env)
-        bin_dir = _pg_bin(settings)
+        bin_dir = pg_bin(settings)
     return bin_dir
 
 
@@ -89,7 +90,7 @@ def is_running(settings: Settings) -> bool:
 
 
 def _pg_ctl(settings: Settings, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = _as_server_user([str(_pg_bin(settings) / "pg_ctl"), "-D", str(settings.pg_data), *args])
+    cmd = _as_server_user([str(pg_bin(settings) / "pg_ctl"), "-D", str(settings.pg_data), *args])
     return subprocess.run(cmd, capture_output=True, text=True, check=check)
 
 
