@@ -27,14 +27,12 @@ def workload_period(db: DbDep, start: date | None, end: date | None) -> tuple[da
     """The days whose incidents a workload counts (by default the 90 up to the area's latest
     incident), and their local midnights."""
     area = queries.whole_area(db)
-    tz = ZoneInfo(area.tz if area else "UTC")
+    tz = area.tz if area else "UTC"
     if end is None:
         latest = latest_incident(db, area) if area else None
-        end = latest.astimezone(tz).date() if latest else date.today()
+        end = latest.astimezone(ZoneInfo(tz)).date() if latest else date.today()
     start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if end < start:
-        raise InvalidInput(f"the end ({end}) is before the start ({start})")
-    return start, end, datetime.combine(start, time(), tz), datetime.combine(end + timedelta(days=1), time(), tz)
+    return start, end, *local_range(tz, start, end)
 
 
 def local_range(tz: str, first: date, last: date) -> tuple[datetime, datetime]:

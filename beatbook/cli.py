@@ -71,26 +71,26 @@ def db_down() -> None:
     typer.echo("stopped" if stopped else "not running")
 
 
-@app.command("backup")
-def backup_(file: Annotated[Path, typer.Argument(help="Where to write the backup (pg_dump's custom format).")]) -> None:
-    """Write the whole database to FILE."""
+def _backup_step(step, done: str) -> None:
+    """Run a backup or restore; its BackupError is the message and exit 1."""
     try:
-        backup.backup(get_settings(), database_url(), file)
+        step(get_settings(), database_url())
     except backup.BackupError as exc:
         _say(str(exc))
         raise typer.Exit(1) from None
-    typer.echo(f"backed up to {file}")
+    typer.echo(done)
+
+
+@app.command("backup")
+def backup_(file: Annotated[Path, typer.Argument(help="Where to write the backup (pg_dump's custom format).")]) -> None:
+    """Write the whole database to FILE."""
+    _backup_step(lambda settings, url: backup.backup(settings, url, file), f"backed up to {file}")
 
 
 @app.command()
 def restore(file: Annotated[Path, typer.Argument(help="A backup made by 'beatbook backup'.")]) -> None:
     """Restore FILE into the database, which must be empty: all of it or, on any error, nothing."""
-    try:
-        backup.restore(get_settings(), database_url(), file)
-    except backup.BackupError as exc:
-        _say(str(exc))
-        raise typer.Exit(1) from None
-    typer.echo(f"restored {file}")
+    _backup_step(lambda settings, url: backup.restore(settings, url, file), f"restored {file}")
 
 
 @app.command()
