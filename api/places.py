@@ -16,6 +16,9 @@ from geo.validate import geometry_problems
 
 # A polygon larger than this is a district-wide batch job, not a question for one request.
 MAX_POLYGON_KM2 = 50.0
+# Polygons are measured equal-area over the whole globe (WGS 84 / EASE-Grid 2.0 Global): the
+# analysis's own UTM zone gives a polygon far beyond it almost no area (the world's, none).
+EQUAL_AREA_CRS = 6933
 
 
 def analysed_place(
@@ -32,9 +35,10 @@ def analysed_place(
         if place is None:
             raise NotFound(f"no beat with code '{beat}'; GET /api/beats lists them")
         return place
+    # Some non-ASCII junk makes shapely raise a UnicodeDecodeError (a ValueError), not GEOS's error.
     try:
         shape = shapely.from_geojson(polygon)
-    except shapely.errors.GEOSException:
+    except (shapely.errors.GEOSException, ValueError):
         raise InvalidInput("polygon is not GeoJSON; send a Polygon geometry in lon/lat") from None
     if shape.geom_type not in ("Polygon", "MultiPolygon"):
         raise InvalidInput(f"polygon is a {shape.geom_type}; send a Polygon or MultiPolygon")
@@ -45,7 +49,7 @@ def analysed_place(
         place = queries.polygon_place(db, shapely.to_wkb(shape))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    area_km2 = gpd.GeoSeries([shape], crs=4326).to_crs(place.srid).area.iloc[0] / 1e6
+    area_km2 = gpd.GeoSeries([shape], crs=4326).to_crs(EQUAL_AREA_CRS).area.iloc[0] / 1e6
     if area_km2 > MAX_POLYGON_KM2:
         raise InvalidInput(f"the polygon covers {area_km2:.0f} km2; ask about at most {MAX_POLYGON_KM2:g} km2")
     return place

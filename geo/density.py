@@ -50,6 +50,10 @@ _DEFAULT_PAD_BANDWIDTHS = {"quartic": 1.0, "gaussian": 3.0}
 # never goes below this, and it is what one incident (no spread at all) gets.
 MIN_BANDWIDTH_CELLS = 5
 
+# Shorter lengths mean nothing on a map, and a length divided by one far shorter (the smallest
+# float passes "greater than 0") overflows: cells cannot be counted, nor the kernel sampled.
+MIN_LENGTH_M = 1e-3
+
 # FFT convolution leaves round-off of about 1e-16 of the peak (some of it negative)
 # where the true density is exactly 0; below this share of the peak it is 0.
 _ROUNDOFF = 1e-12
@@ -308,14 +312,15 @@ def _checked_points(x, y, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _check_options(*, cell_m: float, bandwidth_m: float | None, kernel: str) -> None:
-    if not (isinstance(cell_m, (int, float, np.number)) and math.isfinite(cell_m) and cell_m > 0):
-        raise ValueError(f"cell_m must be a positive number of metres, got {cell_m!r}")
+    if not (isinstance(cell_m, (int, float, np.number)) and math.isfinite(cell_m)
+            and cell_m >= MIN_LENGTH_M):
+        raise ValueError(f"cell_m must be a positive number of metres (at least {MIN_LENGTH_M:g}), got {cell_m!r}")
     if bandwidth_m is not None and not (
         isinstance(bandwidth_m, (int, float, np.number)) and math.isfinite(bandwidth_m)
-        and bandwidth_m > 0
+        and bandwidth_m >= MIN_LENGTH_M
     ):
-        raise ValueError(f"bandwidth_m must be a positive number of metres (or left out to "
-                         f"choose one), got {bandwidth_m!r}")
+        raise ValueError(f"bandwidth_m must be a positive number of metres (at least {MIN_LENGTH_M:g}; or "
+                         f"left out to choose one), got {bandwidth_m!r}")
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; use one of {', '.join(KERNELS)}")
 

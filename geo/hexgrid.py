@@ -58,7 +58,11 @@ def hexagons_over(polygon: shapely.Geometry, size: float) -> tuple[np.ndarray, n
 def hex_count_estimate(polygon: shapely.Geometry, size: float) -> int:
     """About how many hexagons cover the polygon's bounding box: to refuse a grid too fine."""
     xmin, ymin, xmax, ymax = polygon.bounds
-    return int((xmax - xmin) / (1.5 * size) + 3) * int((ymax - ymin) / (SQRT3 * size) + 3)
+    # A size so small that a float cannot count its hexagons (inf) is capped, and refused like
+    # any other too small.
+    with np.errstate(over="ignore"):
+        columns, rows = (xmax - xmin) / (1.5 * size) + 3, (ymax - ymin) / (SQRT3 * size) + 3
+    return int(min(columns, 2**31)) * int(min(rows, 2**31))
 
 
 def hex_neighbours(i: np.ndarray, j: np.ndarray) -> dict[int, list[int]]:

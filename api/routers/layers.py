@@ -3,7 +3,8 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from api.deps import BBoxDep, CurrentUser, DbDep, ReadableLayer, SettingsDep, WritableLayer
@@ -12,7 +13,30 @@ from beatbook.ingest import ImportOptions, import_file
 from db.features import read_features
 from db.layers import LAYERS
 
-router = APIRouter(prefix="/api/layers", tags=["layers"])
+# The multipart boundaries and the small form fields around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class UploadLimitRoute(APIRoute):
+    """A route that refuses a body its Content-Length declares larger than the upload limit
+    before reading a byte of it: FastAPI reads the whole form (files spooled to disk past 1 MB)
+    before the route or its dependencies run. A body sent without a length is still read
+    whole, and refused by the route as it copies the file."""
+
+    def get_route_handler(self):
+        handle = super().get_route_handler()
+
+        async def refuse_oversized(request: Request) -> Response:
+            settings = request.app.state.settings
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > settings.max_upload_mb * 1024 * 1024 + FORM_OVERHEAD_BYTES:
+                raise PayloadTooLarge(f"the upload is larger than {settings.max_upload_mb} MB; split the file")
+            return await handle(request)
+
+        return refuse_oversized
+
+
+router = APIRouter(prefix="/api/layers", tags=["layers"], route_class=UploadLimitRoute)
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".gpx", ".csv", ".csv.gz", ".tsv", ".txt")
 
