@@ -403,6 +403,13 @@ AFTER_LOAD: dict[str, tuple[str, ...]] = {
         WHERE p.building_id IS NULL
         """,
     ),
+    "public_facility": (
+        """
+        UPDATE public_facility AS f SET building_id = (
+            SELECT b.id FROM building b WHERE ST_Intersects(b.geom, f.geom) LIMIT 1)
+        WHERE f.building_id IS NULL
+        """,
+    ),
 }
 
 
@@ -449,8 +456,9 @@ def import_file(
     rows, report = prepare(frame, layer, options, area=area_geometry(conn), references=reference_resolver(conn))
     try:
         load(conn, layer, rows, replace=options.replace, progress=progress)
-    except psycopg.errors.IntegrityError as exc:
-        # A rule only the database can check (a code already taken); the transaction is void.
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        # A rule only the database can check (a code already taken, a NUL in text); the
+        # transaction is void.
         raise ImportRejected(f"the database refused the rows; nothing was loaded: {_first_line(exc)}",
                              [(None, exc.diag.message_detail or _first_line(exc))]) from exc
     return report

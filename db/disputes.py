@@ -21,6 +21,8 @@ from sqlalchemy import Connection, text
 
 REPEAT_DAYS = 90
 OPEN_STATUSES = ("reported", "mediating")
+# A dispute is closed, on its ``closed_on``, when it is resolved or referred.
+CLOSED_STATUSES = ("resolved", "referred")
 # The workflow: a reported dispute is mediated, and a mediation ends resolved or referred.
 NEXT_STATUSES = {
     "reported": ("mediating",),
@@ -53,7 +55,7 @@ _CHOSEN = f"""
 
 _FIELDS = f"""
     d.id, ST_AsGeoJSON(d.geom, {PRECISION}) AS geometry, d.building_id, d.category, d.parties_kind,
-    d.status, d.referred_to, d.reported_by, d.reported_on, d.version,
+    d.status, d.referred_to, d.reported_by, d.reported_on, d.closed_on, d.version,
     (SELECT count(*) FROM mediation m WHERE m.dispute_id = d.id) AS mediations,
     {_REPEAT} AS repeat
 """
@@ -80,7 +82,8 @@ def _feature(row, *, with_text: bool) -> dict:
     properties = {
         "building_id": row.building_id, "category": row.category, "parties_kind": row.parties_kind,
         "status": row.status, "referred_to": row.referred_to, "reported_by": row.reported_by,
-        "reported_on": row.reported_on.isoformat(), "version": row.version,
+        "reported_on": row.reported_on.isoformat(),
+        "closed_on": None if row.closed_on is None else row.closed_on.isoformat(), "version": row.version,
         "mediations": row.mediations, "repeat": row.repeat,
     }
     if with_text:
@@ -106,15 +109,17 @@ def list_disputes(conn: Connection, which: DisputeFilter, *, limit: int,
 
 def dispute(conn: Connection, dispute_id: int, *, with_text: bool, days: int = REPEAT_DAYS) -> dict | None:
     """One dispute as a GeoJSON feature, with its description if ``with_text``."""
-    row = conn.execute(text(f"SELECT {_FIELDS}, d.description FROM dispute d WHERE d.id = :id"),
+    # Planners' database role may not read the description: it is not even asked for.
+    free_text = ", d.description" if with_text else ""
+    row = conn.execute(text(f"SELECT {_FIELDS}{free_text} FROM dispute d WHERE d.id = :id"),
                        {"id": dispute_id, "days": days}).one_or_none()
     return None if row is None else _feature(row, with_text=with_text)
 
 
 def mediations(conn: Connection, dispute_id: int, *, with_text: bool) -> list[dict]:
     """The mediations of a dispute, oldest first, with the badge of the officer who held them."""
-    rows = conn.execute(text("""
-        SELECT m.id, m.held_on, m.outcome, m.officer_id, o.badge
+    rows = conn.execute(text(f"""
+        SELECT m.id, m.held_on, m.officer_id, o.badge{", m.outcome" if with_text else ""}
         FROM mediation m LEFT JOIN officer o ON o.id = m.officer_id
         WHERE m.dispute_id = :id ORDER BY m.held_on, m.id
     """), {"id": dispute_id}).all()
@@ -210,13 +215,16 @@ def insert_dispute(conn: Connection, *, building_id: int | None, lon: float | No
 
 
 def set_status(conn: Connection, dispute_id: int, *, version: int, status: str,
-               referred_to: str | None) -> int | None:
-    """Move a dispute to a status if it is still at ``version``; its new version, or None."""
+               referred_to: str | None, closed_on: date | None) -> int | None:
+    """Move a dispute to a status (closed on ``closed_on`` if it is resolved or referred) if it
+    is still at ``version``; its new version, or None."""
     return conn.execute(text("""
-        UPDATE dispute SET status = :status, referred_to = :referred_to, version = version + 1
+        UPDATE dispute SET status = :status, referred_to = :referred_to, closed_on = :closed_on,
+                           version = version + 1
         WHERE id = :id AND version = :version
         RETURNING version
-    """), {"id": dispute_id, "version": version, "status": status, "referred_to": referred_to}).scalar_one_or_none()
+    """), {"id": dispute_id, "version": version, "status": status, "referred_to": referred_to,
+           "closed_on": closed_on}).scalar_one_or_none()
 
 
 def insert_mediation(conn: Connection, *, dispute_id: int, officer_id: int | None, held_on: date,

@@ -1,5 +1,5 @@
 """The SQL of inspections: special-trade premises and hazardous sites, when each was last
-inspected and is next due, and who lives within a site's risk radius."""
+inspected and is next due, and who lives, learns or is treated within a site's risk radius."""
 
 from __future__ import annotations
 
@@ -58,28 +58,33 @@ def add_inspection(conn: Connection, *, kind: str, subject_id: int, officer_id: 
 
 def exposure(conn: Connection, site_id: int) -> dict | None:
     """Who is within a hazardous site's risk radius: households and residents (counts), and the
-    public buildings (schools and clinics among them: the building data does not tell them apart)."""
+    schools, clinics and other public facilities, nearest first, with their distance from the
+    site (metres, on the spheroid, to the facility's point)."""
     row = conn.execute(text("""
         SELECT s.name, s.category, s.risk_radius_m, s.storage_ok,
-               (SELECT count(*) FROM household h
+               (SELECT count(*) FROM household_point h
                  WHERE ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
-               (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
-                 WHERE ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
-               (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
+               (SELECT count(*) FROM resident_fact r
+                 WHERE ST_DWithin(r.geom::geography, s.geom::geography, s.risk_radius_m)),
+               (SELECT count(*) FROM resident_fact r
                  WHERE r.birth_year IS NOT NULL AND extract(year FROM current_date) - r.birth_year >= 70
-                   AND ST_DWithin(h.geom::geography, s.geom::geography, s.risk_radius_m)),
-               (SELECT COALESCE(json_agg(json_build_object('id', b.id, 'name', b.name, 'address', b.address)
-                                         ORDER BY b.id), '[]')
-                  FROM building b WHERE b.use = 'public'
-                   AND ST_DWithin(b.geom::geography, s.geom::geography, s.risk_radius_m))
+                   AND ST_DWithin(r.geom::geography, s.geom::geography, s.risk_radius_m)),
+               (SELECT COALESCE(json_agg(json_build_object(
+                           'id', f.id, 'kind', f.kind, 'name', f.name, 'building_id', f.building_id,
+                           'address', b.address, 'distance_m', round(f.distance_m::numeric, 1))
+                         ORDER BY f.distance_m, f.id), '[]')
+                  FROM (SELECT f.*, ST_Distance(f.geom::geography, s.geom::geography) AS distance_m
+                        FROM public_facility f
+                        WHERE ST_DWithin(f.geom::geography, s.geom::geography, s.risk_radius_m)) f
+                  LEFT JOIN building b ON b.id = f.building_id)
         FROM hazardous_site s WHERE s.id = :id
     """), {"id": site_id}).one_or_none()
     if row is None:
         return None
-    name, category, radius, storage_ok, households, residents, elderly, public = row
+    name, category, radius, storage_ok, households, residents, elderly, facilities = row
     return {"id": site_id, "name": name, "category": category, "risk_radius_m": radius, "storage_ok": storage_ok,
             "households": households, "residents": residents, "residents_70_and_over": elderly,
-            "public_buildings": public}
+            "public_facilities": facilities}
 
 
 def scrap_buyers(conn: Connection, place: Place) -> pd.DataFrame:
@@ -92,10 +97,6 @@ def scrap_buyers(conn: Connection, place: Place) -> pd.DataFrame:
 
 
 # --- chemicals stored improperly in homes ------------------------------------------------
-
-
-def household_known(conn: Connection, household_id: int) -> bool:
-    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM household WHERE id = :h)"), {"h": household_id}).scalar_one()
 
 
 def add_storage_finding(conn: Connection, **finding) -> int:

@@ -1,6 +1,6 @@
 """The SQL of service and coordination (便民服务, 社区组织协调) and of school-age children: service
-stations and who lives within a walk of them, residents who need home service, facility issues,
-and children of school age per building and per beat.
+stations and schools and who lives within a walk of them, residents who need home service,
+facility issues, and children of school age per building and per beat.
 
 A household is in a beat when its point intersects the beat's polygon (as for the workload and
 the population lists). ``beats`` is a list of beat codes to keep to, or None for all.
@@ -47,19 +47,33 @@ def _page(rows: list, limit: int, key) -> tuple[list, int | None]:
     return rows, (key(rows[-1]) if more else None)
 
 
-# --- service stations and their walking catchments ------------------------------------------
+# --- walking catchments of service stations and schools ------------------------------------
+
+
+def _near(conn: Connection, place: Place, walk_m: float, centres: str) -> pd.DataFrame:
+    """The rows of ``centres`` (SQL of id, its own columns and geom) within ``walk_m`` (straight)
+    of the place: one outside it may still serve households inside. Its columns, in_place, lon,
+    lat; by id."""
+    return place_frame(conn, f"""
+        SELECT s.*, ST_Intersects(s.geom, b.geom) AS in_place, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat
+        FROM ({centres}) s JOIN {{place}} b ON ST_DWithin(s.geom::geography, b.geom::geography, :walk)
+        ORDER BY s.id
+    """, {"place": place.wkb, "walk": walk_m}).drop(columns="geom")
 
 
 def stations_near(conn: Connection, place: Place, walk_m: float) -> pd.DataFrame:
-    """Service stations within ``walk_m`` (straight) of the place: a station outside it may
-    still serve households inside. id, name, opening_hours, in_place, lon, lat; by id."""
-    return place_frame(conn, """
-        SELECT s.id, s.name, s.opening_hours, ST_Intersects(s.geom, b.geom) AS in_place,
-               ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat
-        FROM service_station s JOIN {place} b
-          ON ST_DWithin(s.geom::geography, b.geom::geography, :walk)
-        ORDER BY s.id
-    """, {"place": place.wkb, "walk": walk_m})
+    """Service stations near the place (``_near``): id, name, opening_hours, in_place, lon, lat."""
+    return _near(conn, place, walk_m, "SELECT id, name, opening_hours, geom FROM service_station")
+
+
+def schools_near(conn: Connection, place: Place, walk_m: float) -> pd.DataFrame:
+    """Schools near the place (``_near``): id, name, building_id, address (the building's),
+    in_place, lon, lat."""
+    return _near(conn, place, walk_m, """
+        SELECT f.id, f.name, f.building_id, bl.address, f.geom
+        FROM public_facility f LEFT JOIN building bl ON bl.id = f.building_id
+        WHERE f.kind = 'school'
+    """)
 
 
 # Walking goes both ways along every street (one-way is for cars): only ``cost`` is given and
@@ -109,7 +123,12 @@ def streets_at(conn: Connection, vertices, srid: int) -> pd.DataFrame:
     """, {"vertices": [int(v) for v in vertices], "srid": srid})
 
 
-# Households in the place with their residents counted, and the catchments (metric WKB in).
+# What a catchment counts of the residents of the households inside it: a name and a condition
+# on ``r`` (a resident), each summed over the households. Names and conditions are code, never input.
+STATION_MEASURES = {"residents": "TRUE", "residents_needing_home_service": "r.needs_home_service"}
+
+# Households in the place with their residents counted by each measure, and the catchments
+# (metric WKB in).
 _CATCHMENT_CTES = """
     WITH c AS (
         SELECT t.n - 1 AS n,
@@ -117,36 +136,39 @@ _CATCHMENT_CTES = """
                ST_Transform(ST_GeomFromWKB(t.streets, CAST(:srid AS integer)), 4326) AS streets
         FROM unnest(CAST(:areas AS bytea[]), CAST(:streets AS bytea[])) WITH ORDINALITY AS t(area, streets, n)
     ), h AS (
-        SELECT h.id, h.geom,
-               (SELECT count(*) FROM resident r WHERE r.household_id = h.id) AS residents,
-               (SELECT count(*) FROM resident r WHERE r.household_id = h.id AND r.needs_home_service)
-                   AS home_service
-        FROM household h JOIN {place} b ON ST_Intersects(h.geom, b.geom)
+        SELECT h.id, h.geom, {per_household}
+        FROM household_point h JOIN {place} b ON ST_Intersects(h.geom, b.geom)
+        LEFT JOIN resident_fact r ON r.household_id = h.id
+        GROUP BY h.id, h.geom
     )
 """
 
 
-def catchment_counts(conn: Connection, place: Place, areas, streets) -> tuple[pd.DataFrame, dict]:
+def catchment_counts(conn: Connection, place: Place, areas, streets, measures: dict[str, str],
+                     params: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """For each catchment (areas and street parts as shapely geometries in the place's metric
-    CRS): its GeoJSON in lon/lat and the households of the place inside it, their residents and
-    those needing home service; and the same counts for the households inside none (the gap)."""
-    params = {"place": place.wkb, "srid": place.srid,
+    CRS): its GeoJSON in lon/lat (``area``, ``streets``), the households of the place inside it
+    and the sum of each measure (``STATION_MEASURES``, ``SCHOOL_MEASURES``) over them; and the
+    same counts for the households inside none (the gap), with ``households_in_place``.
+    ``params`` binds what the measures' conditions name."""
+    if not all(name.isidentifier() for name in measures):
+        raise ValueError(f"measure names must be SQL identifiers: {sorted(measures)}")
+    ctes = _CATCHMENT_CTES.replace("{per_household}", ", ".join(
+        f"count(r.household_id) FILTER (WHERE {condition}) AS {name}" for name, condition in measures.items()))
+    sums = "".join(f", CAST(COALESCE(sum(h.{name}), 0) AS bigint) AS {name}" for name in measures)
+    params = {**(params or {}), "place": place.wkb, "srid": place.srid,
               "areas": [shapely.to_wkb(g) for g in areas], "streets": [shapely.to_wkb(g) for g in streets]}
-    per = place_frame(conn, _CATCHMENT_CTES + f"""
+    per = place_frame(conn, ctes + f"""
         SELECT c.n, ST_AsGeoJSON(ST_Multi(c.area), {PRECISION}) AS area,
-               ST_AsGeoJSON(ST_Multi(c.streets), {PRECISION}) AS streets,
-               count(h.id) AS households, CAST(COALESCE(sum(h.residents), 0) AS bigint) AS residents,
-               CAST(COALESCE(sum(h.home_service), 0) AS bigint) AS home_service
+               ST_AsGeoJSON(ST_Multi(c.streets), {PRECISION}) AS streets, count(h.id) AS households{sums}
         FROM c LEFT JOIN h ON ST_Intersects(h.geom, c.area)
         GROUP BY c.n, c.area, c.streets ORDER BY c.n
     """, params)
-    gap = conn.execute(place_sql(_CATCHMENT_CTES + """
-        SELECT count(*), CAST(COALESCE(sum(h.residents), 0) AS bigint), CAST(COALESCE(sum(h.home_service), 0) AS bigint),
-               (SELECT count(*) FROM h)
+    gap = conn.execute(place_sql(ctes + f"""
+        SELECT count(*) AS households{sums}, (SELECT count(*) FROM h) AS households_in_place
         FROM h WHERE NOT EXISTS (SELECT 1 FROM c WHERE ST_Intersects(h.geom, c.area))
-    """), params).one()
-    return per, {"households": gap[0], "residents": gap[1], "residents_needing_home_service": gap[2],
-                 "households_in_place": gap[3]}
+    """), params).mappings().one()
+    return per, {name: int(value) for name, value in gap.items()}
 
 
 # --- residents who need home service ---------------------------------------------------------
@@ -183,10 +205,10 @@ def home_service_buildings(conn: Connection, *, beats: list[str] | None, limit: 
     address, the households and residents concerned and their categories (counts only)."""
     rows = conn.execute(text(f"""
         SELECT bl.id, bl.address, ST_AsGeoJSON(ST_PointOnSurface(bl.geom), {PRECISION}) AS geometry,
-               count(DISTINCT h.id) AS households, count(*) AS needing, array_agg(r.category) AS categories
-        FROM household h JOIN resident r ON r.household_id = h.id AND r.needs_home_service
-        JOIN building bl ON bl.id = h.building_id
-        WHERE {_IN_BEATS.format(geom="h.geom")}
+               count(DISTINCT r.household_id) AS households, count(*) AS needing,
+               array_agg(r.category) AS categories
+        FROM resident_fact r JOIN building bl ON bl.id = r.building_id
+        WHERE r.needs_home_service AND {_IN_BEATS.format(geom="r.geom")}
           AND (CAST(:after AS bigint) IS NULL OR bl.id > CAST(:after AS bigint))
         GROUP BY bl.id ORDER BY bl.id LIMIT :limit
     """), {"beats": beats, "after": after, "limit": limit + 1}).all()
@@ -209,6 +231,16 @@ _AGE = "(CAST(:year AS integer) - r.birth_year)"
 _SCHOOL_AGE = f"{_AGE} BETWEEN CAST(:youngest AS integer) AND CAST(:oldest AS integer)"
 
 
+# What a school's catchment counts: the school-age children, and those of each stage.
+SCHOOL_MEASURES = {"children": _SCHOOL_AGE,
+                   **{stage: f"{_AGE} BETWEEN {low} AND {high}" for stage, (low, high) in SCHOOL_STAGES.items()}}
+
+
+def school_age_params(as_of: date) -> dict:
+    """What the school-age conditions (``SCHOOL_MEASURES``) bind, for the day asked about."""
+    return _age_params(as_of)
+
+
 def _stages(counted: str) -> str:
     """SQL counting ``counted`` (a column, or *) per school stage, one column per stage."""
     return ", ".join(f"count({counted}) FILTER (WHERE {_AGE} BETWEEN {low} AND {high}) AS {stage}"
@@ -221,9 +253,9 @@ def children_per_building(conn: Connection, *, beats: list[str] | None, as_of: d
     the children (all, and per stage) and the households they live in. Counts only."""
     rows = conn.execute(text(f"""
         SELECT bl.id, bl.address, bl.use, ST_AsGeoJSON(ST_PointOnSurface(bl.geom), {PRECISION}) AS geometry,
-               count(*) AS children, count(DISTINCT h.id) AS households, {_stages('*')}
-        FROM resident r JOIN household h ON h.id = r.household_id JOIN building bl ON bl.id = h.building_id
-        WHERE {_SCHOOL_AGE} AND {_IN_BEATS.format(geom="h.geom")}
+               count(*) AS children, count(DISTINCT r.household_id) AS households, {_stages('*')}
+        FROM resident_fact r JOIN building bl ON bl.id = r.building_id
+        WHERE {_SCHOOL_AGE} AND {_IN_BEATS.format(geom="r.geom")}
           AND (CAST(:after AS bigint) IS NULL OR bl.id > CAST(:after AS bigint))
         GROUP BY bl.id ORDER BY bl.id LIMIT :limit
     """), {**_age_params(as_of), "beats": beats, "after": after, "limit": limit + 1}).all()
@@ -238,10 +270,8 @@ def children_per_building(conn: Connection, *, beats: list[str] | None, as_of: d
 def children_per_beat(conn: Connection, *, beats: list[str] | None, as_of: date) -> list[dict]:
     """Each beat (those asked for, or all) with its school-age children, per stage too."""
     rows = conn.execute(text(f"""
-        SELECT b.code, count(r.id) AS children, {_stages('r.id')}
-        FROM beat b
-        LEFT JOIN household h ON ST_Intersects(h.geom, b.geom)
-        LEFT JOIN resident r ON r.household_id = h.id AND {_SCHOOL_AGE}
+        SELECT b.code, count(r.household_id) AS children, {_stages('r.household_id')}
+        FROM beat b LEFT JOIN resident_fact r ON ST_Intersects(r.geom, b.geom) AND {_SCHOOL_AGE}
         WHERE CAST(:beats AS text[]) IS NULL OR b.code = ANY(CAST(:beats AS text[]))
         GROUP BY b.code ORDER BY b.code
     """), {**_age_params(as_of), "beats": beats}).all()
@@ -253,7 +283,7 @@ def children_per_beat(conn: Connection, *, beats: list[str] | None, as_of: date)
 
 
 _ISSUE_FIELDS = f"""
-    f.id, f.kind, f.description, f.owner, f.status, f.reported_on,
+    f.id, f.kind, f.description, f.owner, f.status, f.reported_on, f.version,
     ST_AsGeoJSON(f.geom, {PRECISION}) AS geometry
 """
 
@@ -261,7 +291,8 @@ _ISSUE_FIELDS = f"""
 def _issue_feature(row) -> dict:
     return {"type": "Feature", "id": row.id, "geometry": json.loads(row.geometry),
             "properties": {"id": row.id, "kind": row.kind, "description": row.description, "owner": row.owner,
-                           "status": row.status, "reported_on": row.reported_on.isoformat()}}
+                           "status": row.status, "reported_on": row.reported_on.isoformat(),
+                           "version": row.version}}
 
 
 def facility_issues(conn: Connection, *, beats: list[str] | None, status: str | None, limit: int,
@@ -289,11 +320,12 @@ class IssueState:
     id: int
     status: str
     owner: str | None
+    version: int
 
 
 def issue_state(conn: Connection, issue_id: int) -> IssueState | None:
-    """An issue's status and owner, its row held until the transaction ends."""
-    row = conn.execute(text("SELECT id, status, owner FROM facility_issue WHERE id = :id FOR UPDATE"),
+    """An issue's status, owner and version, its row held until the transaction ends."""
+    row = conn.execute(text("SELECT id, status, owner, version FROM facility_issue WHERE id = :id FOR UPDATE"),
                        {"id": issue_id}).one_or_none()
     return IssueState(*row) if row else None
 
@@ -309,6 +341,9 @@ def insert_issue(conn: Connection, *, kind: str, description: str | None, owner:
            "lon": lon, "lat": lat}).scalar_one()
 
 
-def update_issue(conn: Connection, issue_id: int, *, status: str, owner: str | None) -> None:
-    conn.execute(text("UPDATE facility_issue SET status = :status, owner = :owner WHERE id = :id"),
-                 {"id": issue_id, "status": status, "owner": owner})
+def update_issue(conn: Connection, issue_id: int, *, version: int, status: str, owner: str | None) -> int | None:
+    """Set status and owner if the issue is still at ``version``; its new version, or None."""
+    return conn.execute(text("""
+        UPDATE facility_issue SET status = :status, owner = :owner, version = version + 1
+        WHERE id = :id AND version = :version RETURNING version
+    """), {"id": issue_id, "version": version, "status": status, "owner": owner}).scalar_one_or_none()

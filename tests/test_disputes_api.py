@@ -10,14 +10,16 @@ from tests.metres import area, box, lonlat, metric, offset
 
 
 @pytest.fixture
-def world(conn):
+def world(conn, users):
     """Two beats side by side, 300 m x 200 m each: T-1 (x 0-300) with buildings 1 (x 40-60) and
-    2 (x 140-160), T-2 (x 300-600) with building 3 (x 440-460). No disputes yet."""
+    2 (x 140-160), T-2 (x 300-600) with building 3 (x 440-460), both the officer's. No disputes yet."""
     conn.execute(text(f"""
         {area()}
         INSERT INTO beat (code, name, geom) VALUES
             ('T-1', 'West', ST_Multi({metric(box(0, 0, 300, 200))})),
             ('T-2', 'East', ST_Multi({metric(box(300, 0, 600, 200))}));
+        INSERT INTO officer_beat (officer_id, beat_id, valid_from)
+            SELECT o.id, b.id, '2020-01-01' FROM officer o, beat b WHERE o.badge = 'T-1';
         INSERT INTO building (id, address, geom) VALUES
             (1, 'West 1', ST_Multi({metric(box(40, 110, 60, 130))})),
             (2, 'West 2', ST_Multi({metric(box(140, 110, 160, 130))})),
@@ -190,23 +192,49 @@ def patch(client, auth, dispute_id, role="officer", **body):
 
 
 def test_a_dispute_goes_from_reported_to_mediating_to_referred_and_each_step_is_in_the_history(
-        client, auth, world):
+        client, auth, conn, world):
     dispute_id = register(client, auth)["id"]
     mediating = patch(client, auth, dispute_id, status="mediating", version=1, reason="both sides agreed to talk")
     assert mediating.status_code == 200, mediating.text
     assert mediating.json()["properties"]["version"] == 2
+    assert mediating.json()["properties"]["closed_on"] is None
     referred = patch(client, auth, dispute_id, role="supervisor", status="referred",
                      referred_to="judicial_office", version=2, reason="a claim for damages")
     assert referred.status_code == 200, referred.text
     body = referred.json()
     assert (body["properties"]["status"], body["properties"]["referred_to"]) == ("referred", "judicial_office")
     assert body["properties"]["version"] == 3
+    today = local_today(conn).isoformat()
+    assert body["properties"]["closed_on"] == today  # referred: closed, today by default
     _, to_mediating, to_referred = body["history"]
     assert to_mediating == {**to_mediating, "by": "officer", "reason": "both sides agreed to talk",
                             "changes": {"status": ["reported", "mediating"], "version": [1, 2]}}
     assert to_referred["by"] == "supervisor" and to_referred["reason"] == "a claim for damages"
     assert to_referred["changes"] == {"status": ["mediating", "referred"], "version": [2, 3],
-                                      "referred_to": [None, "judicial_office"]}
+                                      "referred_to": [None, "judicial_office"], "closed_on": [None, today]}
+    [listed] = disputes(client, auth)["features"]
+    assert listed["properties"]["closed_on"] == today
+
+
+def test_a_resolved_dispute_is_closed_on_the_day_given(client, auth, conn, world):
+    dispute_id = add(conn, 1, "2025-01-01", status="mediating")
+    response = patch(client, auth, dispute_id, status="resolved", closed_on="2025-02-10", version=1,
+                     reason="agreement signed at the committee")
+    assert response.status_code == 200, response.text
+    assert response.json()["properties"]["closed_on"] == "2025-02-10"
+    assert conn.execute(text("SELECT closed_on FROM dispute")).scalar_one() == date(2025, 2, 10)
+
+
+@pytest.mark.parametrize("start, body, words", [
+    ("reported", {"status": "mediating", "closed_on": "2025-02-10"}, "closed_on goes with status resolved or referred"),
+    ("mediating", {"status": "resolved", "closed_on": "2024-12-31"}, "before the dispute was reported (2025-01-01)"),
+    ("mediating", {"status": "resolved", "closed_on": "2099-01-01"}, "in the future"),
+])
+def test_a_wrong_closing_day_is_refused(client, auth, conn, world, start, body, words):
+    dispute_id = add(conn, 1, "2025-01-01", status=start)
+    response = patch(client, auth, dispute_id, version=1, reason="closing", **body)
+    assert response.status_code == 422 and words in response.json()["detail"]
+    assert conn.execute(text("SELECT status, closed_on FROM dispute")).one() == (start, None)
 
 
 @pytest.mark.parametrize("start, body, words", [
@@ -355,7 +383,8 @@ def test_the_list_features_are_points_with_the_registers_fields_and_no_free_text
     assert feature["geometry"]["type"] == "Point"
     assert feature["properties"] == {"building_id": 3, "category": "noise", "parties_kind": "neighbours",
                                      "status": "reported", "referred_to": None, "reported_by": "block_captain",
-                                     "reported_on": "2025-01-01", "version": 1, "mediations": 0, "repeat": False}
+                                     "reported_on": "2025-01-01", "closed_on": None, "version": 1, "mediations": 0,
+                                     "repeat": False}
 
 
 # --- who reads the free text ---------------------------------------------------------------------

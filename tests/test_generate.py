@@ -23,6 +23,7 @@ from sqlalchemy import CheckConstraint
 from beatbook.generate import DATA_TABLES
 from beatbook.generate.demo import build_demo
 from beatbook.generate.district import build_district
+from beatbook.generate.population import _identity_numbers
 from db.models import REFERRAL_BODIES, metadata
 
 KEY = "test-only-id-hash-key"
@@ -174,6 +175,9 @@ def test_other_check_constraints(dataset):
     dispute = d["dispute"]
     assert ((dispute["status"] == "referred") == dispute["referred_to"].notna()).all()
     assert set(dispute["referred_to"].dropna()) <= set(REFERRAL_BODIES)
+    closed = dispute["status"].isin(["resolved", "referred"])
+    assert (closed == dispute["closed_on"].notna()).all()
+    assert (dispute["closed_on"][closed] >= dispute["reported_on"][closed]).all()
     inspection = d["inspection"]
     assert (inspection["premises_id"].isna() != inspection["hazardous_site_id"].isna()).all()
     assert (inspection["next_due"] >= inspection["inspected_on"]).all()
@@ -202,6 +206,29 @@ def test_all_rows_are_synthetic(dataset):
     for name, frame in dataset.items():
         if "synthetic" in metadata.tables[name].columns:
             assert frame["synthetic"].eq(True).all(), name
+
+
+def test_identity_numbers_drawn_twice_are_drawn_again():
+    class Repeating:
+        """A generator whose first draws make every number the same, then draws as numpy's."""
+
+        def __init__(self):
+            self.rng, self.calls = np.random.default_rng(1), 0
+
+        def integers(self, low, high, size):
+            self.calls += 1
+            return np.full(size, low) if self.calls <= 3 else self.rng.integers(low, high, size)
+
+    numbers = _identity_numbers(Repeating(), np.full(50, 1990))
+    assert len(set(numbers)) == 50
+    assert all(n.startswith("99") and n[6:10] == "1990" for n in numbers)
+    # The first of the 50 equal numbers is kept; the other 49 are drawn again.
+    assert numbers[0] == "99" "0000" "19900101" "000" + _check_digit("99000019900101000")
+
+
+def _check_digit(first17: str) -> str:
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)))
+                         % 11]
 
 
 def test_no_identity_number_in_the_clear(dataset):
@@ -273,6 +300,19 @@ def test_demo_premises_and_hazards(demo):
         .max()
     )
     assert (latest_due < REFERENCE).any() and (latest_due >= REFERENCE).any()
+
+
+def test_demo_schools_and_clinics_come_from_osm(demo):
+    facilities = demo["public_facility"]
+    assert facilities["kind"].value_counts().to_dict() == {"university": 7, "clinic": 6, "school": 3}
+    assert facilities["osm_id"].notna().all() and facilities["building_id"].notna().all()
+    schools = facilities[facilities["kind"] == "school"]
+    assert sorted(schools["name"]) == ["Kaisaniemen ala-aste", "Kruununhaan yläasteen koulu", "Ressun lukio"]
+
+
+def test_district_has_schools_kindergartens_and_clinics(district):
+    assert sorted(district["public_facility"]["kind"]) == ["clinic", "kindergarten", "school"]
+    assert district["public_facility"]["osm_id"].isna().all()
 
 
 def test_demo_registrations_lapse_and_come_due(demo):

@@ -226,6 +226,29 @@ def test_a_bad_value_is_reported_with_its_row(conn, pg, tmp_path):
     assert error.problems[0][0] == 1 and "one of firearms" in error.problems[0][1]
 
 
+def test_schools_and_clinics_load_from_osm_amenities_and_find_their_building(conn, pg, tmp_path):
+    set_area(conn)
+    write_geojson(tmp_path / "b.geojson", [SQUARE])
+    import_file(pg, "buildings", tmp_path / "b.geojson")
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": coordinates},
+                 "properties": {"amenity": amenity, "name": name}}
+                for coordinates, amenity, name in (([24.9405, 60.1705], "doctors", "Health post"),
+                                                   ([24.95, 60.18], "school", "North school"),
+                                                   ([24.951, 60.18], "college", None))]
+    path = tmp_path / "f.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    assert import_file(pg, "public_facilities", path).rows == 3
+    rows = conn.execute(text("""
+        SELECT f.kind, f.name, f.building_id = b.id FROM public_facility f LEFT JOIN building b ON true ORDER BY f.id
+    """)).all()
+    # amenity=doctors is a clinic, a college a university; only the clinic stands in the building.
+    assert [tuple(r) for r in rows] == [("clinic", "Health post", True), ("school", "North school", None),
+                                        ("university", None, None)]
+    write_geojson(tmp_path / "x.geojson", [{"type": "Point", "coordinates": [24.95, 60.18]}], {"amenity": "pub"})
+    error = refused(conn, pg, "public_facility", "public_facilities", tmp_path / "x.geojson")
+    assert "one of school, kindergarten, university, clinic, hospital" in error.problems[0][1]
+
+
 def test_a_failure_half_way_through_copy_leaves_nothing(conn, pg, tmp_path):
     # The second row breaks a rule only the database can check: code A is taken.
     rows = [{"code": "B"}, {"code": "A"}]

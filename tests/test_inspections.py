@@ -32,14 +32,16 @@ def test_the_next_inspection_follows_a_failure_sooner_than_a_pass(kind, on, pass
 
 
 @pytest.fixture
-def world(conn):
-    """Beat T-1 (300 m square). A hotel inspected 100 days ago (due after 90: overdue by 10), a
+def world(conn, users):
+    """Beat T-1 (300 m square), the officer's. A hotel inspected 100 days ago (due after 90: overdue by 10), a
     scrap buyer never inspected, a locksmith inspected last week (not due). A hazardous site with
-    a 60 m risk radius: two households within it (one with a resident of 80), one beyond; a public
-    building within it. Three burglaries clustered next to the scrap buyer."""
+    a 60 m risk radius: two households within it (one with a resident of 80), one beyond; a school
+    29.2 m from it (in a public building) and a clinic 40 m from it, a kindergarten 70 m off."""
     conn.execute(text(f"""
         {area()}
         INSERT INTO beat (code, name, geom) VALUES ('T-1', 'Test', ST_Multi({metric(box(0, 0, 300, 300))}));
+        INSERT INTO officer_beat (officer_id, beat_id, valid_from)
+            SELECT o.id, b.id, '2020-01-01' FROM officer o, beat b WHERE o.badge = 'T-1';
         INSERT INTO premises (id, trade, name, licence_no, responsible_person, geom) VALUES
             (1, 'hotel', 'Inn', 'H-1', 'A Person', {point(50, 50)}),
             (2, 'scrap_buyer', 'Scrap', 'S-1', 'B Person', {point(250, 250)}),
@@ -55,6 +57,9 @@ def world(conn):
             (3, 'residential', NULL, ST_Multi({metric(box(280, 20, 290, 30))}));
         INSERT INTO household (id, building_id, geom) VALUES
             (1, 1, {point(165, 165)}), (2, 1, {point(166, 165)}), (3, 3, {point(285, 25)});
+        INSERT INTO public_facility (kind, name, building_id, geom) VALUES
+            ('clinic', 'Health post', NULL, {point(150, 190)}), ('school', 'School', 2, {point(125, 135)}),
+            ('kindergarten', 'Little ones', NULL, {point(150, 220)});
         INSERT INTO resident (household_id, name, category, birth_year) VALUES
             (1, 'Old', 'permanent', extract(year FROM current_date)::int - 80),
             (2, 'Young', 'permanent', 2000), (3, 'Far', 'permanent', 1950);
@@ -108,7 +113,12 @@ def test_the_risk_radius_counts_who_lives_within_it(client, auth, world):
     assert response.status_code == 200, response.text
     exposure = response.json()
     assert (exposure["households"], exposure["residents"], exposure["residents_70_and_over"]) == (2, 2, 1)
-    assert [b["name"] for b in exposure["public_buildings"]] == ["School"]
+    # Nearest first, the distance on the spheroid (UTM's scale near its zone's edge is within 0.1 %).
+    assert [(f["kind"], f["name"], f["building_id"]) for f in exposure["public_facilities"]] == \
+        [("school", "School", 2), ("clinic", "Health post", None)]
+    assert [f["distance_m"] for f in exposure["public_facilities"]] == \
+        [pytest.approx(29.2, abs=0.2), pytest.approx(40.0, abs=0.2)]
+    assert "public_buildings" not in exposure
     assert client.get("/api/inspections/hazardous-sites/9/exposure", headers=auth("planner")).status_code == 404
 
 

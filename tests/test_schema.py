@@ -1,11 +1,13 @@
 """The schema: in step with the models, indexed, and refusing bad geometry by itself."""
 
+from datetime import date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from db.models import metadata
 
@@ -19,7 +21,9 @@ def test_every_geometry_column_has_a_gist_index(conn):
     rows = conn.execute(text("""
         SELECT c.f_table_name, c.f_geometry_column, c.srid
         FROM geometry_columns c
-        WHERE c.f_table_schema = 'public' AND NOT EXISTS (
+        WHERE c.f_table_schema = 'public'
+          AND c.f_table_name IN (SELECT tablename FROM pg_tables)  -- a view uses its table's index
+          AND NOT EXISTS (
             SELECT 1 FROM pg_indexes i
             WHERE i.tablename = c.f_table_name AND i.indexdef ILIKE '%USING gist%'
               AND i.indexdef LIKE '%' || c.f_geometry_column || '%')
@@ -70,3 +74,79 @@ def test_the_audit_log_cannot_be_rewritten(conn):
 def test_postgis_and_pgrouting_are_enabled(conn):
     names = {r[0] for r in conn.execute(text("SELECT extname FROM pg_extension"))}
     assert {"postgis", "pgrouting"} <= names
+
+
+def test_one_identity_number_is_one_resident(conn):
+    conn.execute(text("INSERT INTO building (id, geom) VALUES (1, ST_Multi(ST_Buffer(ST_MakePoint(0, 0)::geometry, 1)))"))
+    conn.execute(text("INSERT INTO household (id, building_id, geom) VALUES (1, 1, ST_MakePoint(0, 0))"))
+    add = "INSERT INTO resident (household_id, name, category, birth_year, id_hash) VALUES (1, 'A', 'permanent', 1980, {})"
+    conn.execute(text(add.format("NULL")))
+    conn.execute(text(add.format("NULL")))  # no number: any number of them
+    conn.execute(text(add.format("'\\x01'::bytea")))
+    with pytest.raises(IntegrityError, match="uq_resident_id_hash"):
+        conn.execute(text(add.format("'\\x01'::bytea")))
+
+
+@pytest.mark.parametrize(("status", "closed_on", "constraint"), [
+    ("mediating", "2026-02-01", "ck_dispute_closed_when_done"),
+    ("resolved", "2025-12-31", "ck_dispute_closed_after_report"),
+])
+def test_a_dispute_is_closed_only_when_done_and_not_before_it_was_reported(conn, status, closed_on, constraint):
+    add = ("INSERT INTO dispute (category, parties_kind, reported_by, reported_on, status, closed_on, geom) "
+           "VALUES ('noise', 'neighbours', 'patrol', '2026-01-01', :status, :closed_on, ST_MakePoint(0, 0))")
+    conn.execute(text(add), {"status": "resolved", "closed_on": "2026-01-01"})
+    conn.execute(text(add), {"status": "resolved", "closed_on": None})  # closed before the day was kept
+    with pytest.raises(IntegrityError, match=constraint):
+        conn.execute(text(add), {"status": status, "closed_on": closed_on})
+
+
+@pytest.fixture
+def at_0002(server_url):
+    """A database of its own, migrated to 0002: the records as they were before 0003."""
+    import psycopg
+    from psycopg import sql
+
+    from db.migrate import upgrade
+    from tests.conftest import TEST_DB, fresh_database, libpq
+
+    name = f"{TEST_DB}_0003"
+    url = fresh_database(server_url, name).render_as_string(hide_password=False)
+    upgrade(url, "0002")
+    engine = create_engine(url, poolclass=pool.NullPool)
+    yield url, engine
+    engine.dispose()
+    with psycopg.connect(libpq(server_url), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_0003_dates_closed_disputes_from_their_history_and_refuses_shared_numbers(at_0002):
+    from db.migrate import upgrade
+
+    url, engine = at_0002
+    with engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO area (name, metric_srid, timezone, geom) VALUES ('t', 32635, 'Europe/Helsinki',
+                ST_Multi(ST_MakeEnvelope(24, 60, 25, 61, 4326)));
+            INSERT INTO dispute (id, category, parties_kind, reported_by, reported_on, status, referred_to, geom)
+            VALUES (1, 'noise', 'neighbours', 'patrol', '2026-01-01', 'resolved', NULL, ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326)),
+                   (2, 'noise', 'neighbours', 'patrol', '2026-01-01', 'referred', 'judicial_office', ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326)),
+                   (3, 'noise', 'neighbours', 'patrol', '2026-01-01', 'mediating', NULL, ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326));
+            -- 22:30 UTC on 3 March is 00:30 on 4 March in Helsinki.
+            INSERT INTO change_log (record_table, record_id, changed_at, reason, changes) VALUES
+                ('dispute', 1, '2026-02-01 10:00+00', 'talks', '{"status": ["reported", "mediating"]}'),
+                ('dispute', 1, '2026-03-03 22:30+00', 'agreed', '{"status": ["mediating", "resolved"]}'),
+                ('dispute', 3, '2026-02-01 10:00+00', 'talks', '{"status": ["reported", "mediating"]}');
+            INSERT INTO building (id, geom) VALUES (1, ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326), 0.001)));
+            INSERT INTO household (id, building_id, geom) VALUES (1, 1, ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326));
+            INSERT INTO resident (household_id, name, category, birth_year, id_hash) VALUES
+                (1, 'A', 'permanent', 1980, '\\x01'), (1, 'B', 'permanent', 1981, '\\x01');
+        """))
+    with pytest.raises(DBAPIError, match="1 identity numbers are registered to more than one resident"):
+        upgrade(url, "0003")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE resident SET id_hash = NULL WHERE name = 'B'"))
+    upgrade(url, "0003")
+    with engine.connect() as conn:
+        closed = conn.execute(text("SELECT id, closed_on FROM dispute ORDER BY id")).all()
+    # Dispute 2 was referred with no history to say when: the day is not known.
+    assert [tuple(r) for r in closed] == [(1, date(2026, 3, 4)), (2, None), (3, None)]

@@ -1,6 +1,6 @@
 """Service and coordination through the API, on a small world in metres: walking catchments of
-service stations over a line of 100 m streets, residents needing home service, facility issues,
-school-age children."""
+service stations and schools over a line of 100 m streets, residents needing home service,
+facility issues, school-age children."""
 
 from datetime import date, timedelta
 
@@ -209,8 +209,6 @@ def test_school_age_children_are_counted_by_birth_year(client, auth, world):
         5: (1, {"primary": 0, "junior_secondary": 1, "senior_secondary": 0})}
     assert [(b["beat"], b["children"]) for b in body["summary"]["per_beat"]] == [("T-1", 2), ("T-2", 1)]
     assert body["summary"]["rule"].startswith("2026 minus the birth year is 6 to 17 (born 2009 to 2020)")
-    assert body["summary"]["per_school_catchment"] is None
-    assert "does not hold" in body["summary"]["per_school_catchment_note"]
 
 
 def test_children_keep_to_the_beat_and_are_paged(client, auth, world):
@@ -224,6 +222,85 @@ def test_children_keep_to_the_beat_and_are_paged(client, auth, world):
     assert {f["id"]: f["properties"]["children"] for f in later["features"]} == {1: 1, 2: 1}
 
 
+# --- school catchments -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def schools(conn, world):
+    """Two schools, a kindergarten and a clinic in the world. School 1 at (200, 0) on vertex 3,
+    in building 6; school 2 at (580, 0) in T-2, 80 m past vertex 6, like service station 2.
+    The kindergarten at (0, 0) and the clinic at (100, 0) draw no catchment."""
+    conn.execute(text(f"""INSERT INTO building (id, use, address, geom) VALUES
+                          (6, 'public', 'School Street 1', ST_Multi({metric(box(190, -30, 210, -10))}))"""))
+    return dict(zip(("primary", "east", "kindergarten", "clinic"), conn.execute(text(f"""
+        INSERT INTO public_facility (kind, name, building_id, geom) VALUES
+            ('school', 'West primary', 6, {point(200, 0)}), ('school', 'East school', NULL, {point(580, 0)}),
+            ('kindergarten', 'Little ones', NULL, {point(0, 0)}), ('clinic', 'Health post', NULL, {point(100, 0)})
+        RETURNING id
+    """)).scalars().all()))
+
+
+def test_a_school_catchment_counts_the_children_walking_distance_away_by_stage(client, auth, world, schools):
+    response = get(client, auth, "/schools/catchments", walk_m=150, as_of=AS_OF.isoformat())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    west, east = body["features"]
+    p = west["properties"]
+    # From vertex 3 (x = 200) 150 m both ways: vertices 2 and 4 at 100 m, then 50 m on, so the
+    # streets from x = 50 to 350, widened by 50 m: h1 (30 m off), h3 (10 m) and h5 (45 m).
+    assert (west["id"], p["school_id"], p["name"], p["building_id"], p["address"], p["in_place"]) == \
+        (schools["primary"], schools["primary"], "West primary", 6, "School Street 1", True)
+    assert (p["snap_m"], p["vertices_reached"], p["street_m"]) == (0.0, 3, pytest.approx(300, abs=0.01))
+    [streets] = p["streets"]["coordinates"]
+    assert sorted(offset(c)[0] for c in (streets[0], streets[-1])) == [50.0, 350.0]
+    # h1's child born 2020 (6: primary), h5's born 2009 (17: senior secondary); h3 has none.
+    assert (p["households"], p["children"], p["by_stage"]) == \
+        (3, 2, {"primary": 1, "junior_secondary": 0, "senior_secondary": 1})
+    # School 2: 80 m to vertex 6, then 70 m back along the street to x = 430; nobody lives there.
+    q = east["properties"]
+    assert (q["school_id"], q["building_id"], q["in_place"], q["snap_m"]) == \
+        (schools["east"], None, True, pytest.approx(80, abs=0.1))
+    assert (q["households"], q["children"]) == (0, 0)
+    # Inside no catchment: h2, h4 (its child born 2021 is 5) and h6 (born 2013: 13, junior
+    # secondary; born 2008: 18, no longer of school age).
+    assert body["summary"]["gap"] == {"households": 3, "children": 1, "households_in_place": 6,
+                                      "by_stage": {"primary": 0, "junior_secondary": 1, "senior_secondary": 0}}
+    assert (body["summary"]["schools"], body["summary"]["place"]) == (2, "test")
+    assert body["summary"]["rule"].startswith("2026 minus the birth year is 6 to 17")
+    assert HIDDEN not in response.text
+
+
+def test_school_catchments_keep_to_the_beat_and_the_day(client, auth, world, schools):
+    body = get(client, auth, "/schools/catchments", beat="T-1", walk_m=150, as_of=AS_OF.isoformat()).json()
+    # School 2 stands 230 m from T-1: beyond the walk, not asked about.
+    assert [f["id"] for f in body["features"]] == [schools["primary"]]
+    assert body["summary"]["gap"]["children"] == 0 and body["summary"]["gap"]["households_in_place"] == 5
+    # A year on, the child born 2009 is 18, and the one born 2021 (h4, outside) is 6.
+    later = get(client, auth, "/schools/catchments", beat="T-1", walk_m=150, as_of="2027-01-01").json()
+    assert later["features"][0]["properties"]["by_stage"] == \
+        {"primary": 1, "junior_secondary": 0, "senior_secondary": 0}
+    assert later["summary"]["gap"]["by_stage"]["primary"] == 1
+
+
+def test_without_schools_every_child_is_in_the_gap(client, auth, world):
+    body = get(client, auth, "/schools/catchments", as_of=AS_OF.isoformat()).json()
+    assert body["features"] == [] and body["summary"]["schools"] == 0
+    assert body["summary"]["gap"]["children"] == 3  # born 2020, 2009 and 2013
+
+
+@pytest.mark.parametrize("role", ["officer", "supervisor", "planner", "admin"])
+def test_school_catchments_are_counts_for_every_role(client, auth, world, schools, role):
+    response = get(client, auth, "/schools/catchments", role=role, beat="T-1", walk_m=150)
+    assert response.status_code == 200, response.text
+    assert HIDDEN not in response.text
+
+
+@pytest.mark.parametrize(("params", "status"), [({"beat": "NOPE"}, 404), ({"walk_m": 0}, 422),
+                                                ({"walk_m": 5000}, 422), ({"as_of": "June"}, 422)])
+def test_a_wrong_school_catchment_question_says_so(client, auth, world, params, status):
+    assert get(client, auth, "/schools/catchments", **params).status_code == status
+
+
 # --- facility issues ---------------------------------------------------------------------------
 
 
@@ -234,6 +311,10 @@ def report(client, auth, role="officer", **changes):
 
 
 def patch(client, auth, issue_id, role="officer", **body):
+    """A change of the issue, on its current version unless the body names one."""
+    if "version" not in body:
+        read = client.get(f"/api/service/facility-issues/{issue_id}", headers=auth(role))
+        body["version"] = read.json()["properties"]["version"] if read.status_code == 200 else 1
     return client.patch(f"/api/service/facility-issues/{issue_id}", json=body, headers=auth(role))
 
 
@@ -264,10 +345,21 @@ def test_a_facility_issue_moves_forward_to_fixed_with_its_history(client, auth, 
     logged = changes_of(conn, issue_id)
     assert [reason for reason, _ in logged] == ["facility issue reported", "property company called", "lamp replaced"]
     assert logged[0][1]["status"] == [None, "open"] and logged[0][1]["kind"] == [None, "light"]
-    assert logged[1][1] == {"status": ["open", "assigned"], "owner": [None, "Estate Co"]}
-    assert logged[2][1] == {"status": ["assigned", "fixed"]}
+    assert logged[1][1] == {"status": ["open", "assigned"], "owner": [None, "Estate Co"], "version": [1, 2]}
+    assert logged[2][1] == {"status": ["assigned", "fixed"], "version": [2, 3]}
+    assert fixed.json()["properties"]["version"] == 3
     history = client.get(f"/api/service/facility-issues/{issue_id}", headers=auth("planner")).json()["history"]
     assert [h["reason"] for h in history] == [reason for reason, _ in logged]
+
+
+def test_a_change_on_a_stale_version_is_refused(client, auth, conn, world):
+    issue_id = report(client, auth).json()["id"]
+    assert patch(client, auth, issue_id, status="assigned", owner="Estate Co", reason="called").status_code == 200
+    stale = patch(client, auth, issue_id, role="supervisor", version=1, status="fixed", reason="lamp replaced")
+    assert stale.status_code == 409
+    assert "changed since version 1 (it is at version 2, assigned)" in stale.json()["detail"]
+    assert [r for r, _ in changes_of(conn, issue_id)] == ["facility issue reported", "called"]
+    assert patch(client, auth, issue_id, version=2, status="fixed", reason="lamp replaced").status_code == 200
 
 
 def test_an_issue_may_be_fixed_without_being_assigned_by_naming_who_fixed_it(client, auth, world):

@@ -99,6 +99,8 @@ class StatusChange(BaseModel):
 
     status: Status
     referred_to: Referral | None = Field(None, description="when status is referred: to whom")
+    closed_on: date | None = Field(None, description="when status is resolved or referred: the local day it "
+                                                     "was; default today")
     version: int = Field(ge=1, description="the version the change was made on; a newer one is a 409")
     reason: str = Field(min_length=1, max_length=500, description="for the change history")
 
@@ -205,7 +207,8 @@ def register_dispute(request: Request, response: Response, db: DbDep, user: Writ
 def change_status(dispute_id: int, request: Request, db: DbDep, user: Writer,
                   change: Annotated[StatusChange, Body()]) -> dict:
     """Move a dispute along its workflow: reported → mediating → resolved, or referred to the
-    mediation committee or the judicial office. ``version`` must be the dispute's current one."""
+    mediation committee or the judicial office, which closes it on ``closed_on`` (default today;
+    not in the future, not before the report). ``version`` must be the dispute's current one."""
     state = _state(db, dispute_id, lock=True)
     if change.version != state.version:
         raise Conflict(f"dispute {dispute_id} has changed since version {change.version} (it is at version "
@@ -217,13 +220,23 @@ def change_status(dispute_id: int, request: Request, db: DbDep, user: Writer,
     if (change.status == "referred") != (change.referred_to is not None):
         raise InvalidInput("referred_to (mediation_committee or judicial_office) goes with status referred, "
                            "and only with it")
+    closed_on = None
+    if change.status in queries.CLOSED_STATUSES:
+        closed_on = change.closed_on or queries.local_today(db)
+        _no_future(db, closed_on, "closed_on")
+        if closed_on < state.reported_on:
+            raise InvalidInput(f"closed_on ({closed_on}) is before the dispute was reported ({state.reported_on})")
+    elif change.closed_on is not None:
+        raise InvalidInput(f"closed_on goes with status {' or '.join(queries.CLOSED_STATUSES)}, and only with them")
     version = queries.set_status(db, dispute_id, version=state.version, status=change.status,
-                                 referred_to=change.referred_to)
+                                 referred_to=change.referred_to, closed_on=closed_on)
     if version is None:  # the row is locked: only a bug can get here
         raise Conflict(f"dispute {dispute_id} changed while it was being changed; reload it")
     changes = {"status": (state.status, change.status), "version": (state.version, version)}
     if change.referred_to != state.referred_to:
         changes["referred_to"] = (state.referred_to, change.referred_to)
+    if closed_on is not None:
+        changes["closed_on"] = (None, closed_on)
     record_change(db, table=TABLE, record_id=dispute_id, user_id=user.id, reason=change.reason, changes=changes)
     return _detail(db, request, user, dispute_id)
 

@@ -16,6 +16,7 @@ from api.deps import CurrentUser, DbDep, RecordKeeper, SettingsDep
 from api.errors import Conflict, InvalidInput, NotFound, answer_or_422
 from api.incident_analysis import Grid, hotspot_features
 from api.places import PlaceDep
+from api.population_access import UserBeats, household_for
 from db import inspections as queries
 from db.history import record_change, record_read
 from db.incidents import IncidentFilter
@@ -106,8 +107,9 @@ def record_inspection(db: DbDep, user: RecordKeeper,
 
 @router.get("/hazardous-sites/{site_id}/exposure")
 def hazardous_exposure(db: DbDep, user: CurrentUser, site_id: Annotated[int, Path(ge=1)]) -> dict:
-    """Who lives within the site's risk radius (households, residents, those 70 and over: counts)
-    and the public buildings there."""
+    """Who lives within the site's risk radius (households, residents, those 70 and over: counts),
+    and the schools, clinics and other public facilities there (``public_facilities``: id, kind,
+    name, building, address, distance_m from the site), nearest first."""
     found = queries.exposure(db, site_id)
     if found is None:
         raise NotFound(f"no hazardous site with id {site_id}")
@@ -170,15 +172,15 @@ def storage_findings(request: Request, place: PlaceDep, db: DbDep, user: RecordK
 
 
 @router.post("/storage-findings", status_code=201)
-def add_storage_finding(db: DbDep, user: RecordKeeper, body: Annotated[StorageFindingIn, Body()]) -> dict:
+def add_storage_finding(db: DbDep, user: RecordKeeper, beats: UserBeats,
+                        body: Annotated[StorageFindingIn, Body()]) -> dict:
     """Chemicals found stored improperly in a home, the education given, and when to follow up."""
     if body.found_on > date.today():
         raise InvalidInput(f"found_on ({body.found_on}) is in the future")
     follow_up_on = body.follow_up_on or body.found_on + timedelta(days=FOLLOW_UP_DAYS)
     if follow_up_on < body.found_on:
         raise InvalidInput(f"follow_up_on ({follow_up_on}) is before found_on ({body.found_on})")
-    if not queries.household_known(db, body.household_id):
-        raise NotFound(f"no household with id {body.household_id}")
+    household_for(db, body.household_id, beats)
     finding = {**body.model_dump(), "follow_up_on": follow_up_on}
     new_id = queries.add_storage_finding(db, **finding)
     record_change(db, table="storage_finding", record_id=new_id, user_id=user.id, reason="chemicals found stored improperly",

@@ -1,6 +1,6 @@
 """Service and coordination: police service stations and who lives within a walk of them,
 residents who need home service, broken public facilities and who is to fix them; and the
-school-age children per building and per beat.
+school-age children per building, per beat and per school catchment.
 
 Personal data (DOMAIN.md): catchments and children come as counts, which every role may read,
 and nothing of them is audited. The home-service list per household shows where a household
@@ -14,34 +14,31 @@ change to a facility issue is checked and lands in the change history with its r
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Literal
 
-import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.catchments import Catchment, walking_catchments
 from api.deps import CurrentUser, DbDep, PageDep, RecordKeeper
-from api.errors import Forbidden, InvalidInput, NotFound
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.population_access import own_beats
 from db import service as queries
 from db.analysis import Place, find_beat, inside_area, whole_area
 from db.disputes import beat_known, local_today
 from db.history import history, record_change, record_read
 from db.layers import PERSONAL_READERS
 from db.models import FACILITY_STATUSES
-from db.routing import nearest_vertices
-from db.users import UserRecord, assigned_beats
-from geo.catchments import REACH_M, catchment_area, merged_lines, reached_parts
+from db.users import UserRecord
+from geo.catchments import REACH_M
 
 router = APIRouter(prefix="/api/service", tags=["service"])
 
 TABLE = "facility_issue"
 # A walk longer than this is no longer "in the community": half an hour at an elder's pace.
 MAX_WALK_M = 2000.0
-SCHOOL_CATCHMENT_NOTE = ("per school catchment needs schools and their catchments (划片), which the data "
-                         "model does not hold: a building's use is only residential, commercial, public, "
-                         "industrial or other")
 
 BeatQuery = Query(description="beat code, e.g. HKI-01; default: all beats")
 Status = Literal[FACILITY_STATUSES]
@@ -63,7 +60,7 @@ def _answer(page, request: Request, features: list[dict], next_after: int | None
     return {**page.answer(request, features, next_after), "summary": summary}
 
 
-# --- service stations and their walking catchments ------------------------------------------
+# --- walking catchments of service stations and schools ------------------------------------
 
 
 def catchment_place(db: DbDep, beat: Annotated[str | None, BeatQuery] = None) -> Place:
@@ -79,53 +76,39 @@ def catchment_place(db: DbDep, beat: Annotated[str | None, BeatQuery] = None) ->
     return place
 
 
-def _catchments(db, place: Place, walk_m: float) -> tuple[list[dict], dict]:
-    """Each service station near the place with its walking catchment and the households of
-    the place inside it; and the households of the place inside no catchment."""
-    stations = queries.stations_near(db, place, walk_m)
-    snapped = nearest_vertices(db, place, stations["lon"], stations["lat"])
-    if len(snapped) != len(stations):  # no streets at all: nobody walks anywhere
-        snapped = snapped.reindex(range(len(stations)))
-    # The walk starts with the stretch from the door to the nearest end of the nearest street.
-    budgets = walk_m - snapped["snap_m"].to_numpy(float)
-    starts = np.flatnonzero(budgets >= 0)
-    reached = queries.walks(db, stations["lon"].to_numpy()[starts], stations["lat"].to_numpy()[starts],
-                            snapped["vertex"].to_numpy()[starts], budgets[starts])
-    reached["n"] = starts[reached["n"].to_numpy(int)] if len(reached) else reached["n"]
-    streets = queries.streets_at(db, reached["node"].unique(), place.srid)
-    areas, parts_of, counts = [], [], []
-    for n in range(len(stations)):
-        cost = reached.loc[reached["n"] == n].set_index("node")["agg_cost"]
-        near = streets[streets["source"].isin(cost.index) | streets["target"].isin(cost.index)]
-        parts = reached_parts(near["geometry"], near["length_m"], near["source"].map(cost).fillna(np.inf),
-                              near["target"].map(cost).fillna(np.inf), budgets[n] if n in starts else 0.0)
-        areas.append(catchment_area(parts))
-        parts_of.append(merged_lines(parts))
-        counts.append((len(cost), float(sum(p.length for p in parts))))
-    per, gap = queries.catchment_counts(db, place, areas, parts_of)
-    features = []
-    for station, snap, (vertices, street_m), area, count in zip(
-            stations.itertuples(index=False), snapped.itertuples(index=False), counts, areas,
-            per.itertuples(index=False), strict=True):
-        features.append({"type": "Feature", "id": int(station.id),
-                         "geometry": None if area.is_empty else json.loads(count.area),
-                         "properties": {
-                             "station_id": int(station.id), "name": station.name,
-                             "opening_hours": station.opening_hours, "in_place": bool(station.in_place),
-                             "station": {"type": "Point", "coordinates": [station.lon, station.lat]},
-                             "snap_m": None if np.isnan(snap.snap_m) else round(float(snap.snap_m), 1),
-                             "vertices_reached": vertices, "street_m": round(street_m, 1),
-                             "streets": None if area.is_empty else json.loads(count.streets),
-                             "households": int(count.households), "residents": int(count.residents),
-                             "residents_needing_home_service": int(count.home_service)}})
-    return features, gap
+WalkQuery = Query(gt=0, le=MAX_WALK_M, description="metres on foot along the streets")
+
+
+def _point(lon: float, lat: float) -> dict:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def _catchment_feature(centre_id: int, catchment: Catchment, properties: dict, counts: dict) -> dict:
+    """A catchment as a GeoJSON feature: its area, the centre's ``properties``, the walk and ``counts``."""
+    return {"type": "Feature", "id": centre_id, "geometry": catchment.area,
+            "properties": {**properties, **catchment.walk, **counts}}
+
+
+def _by_stage(counts: dict) -> dict:
+    """A school catchment's counts with the stages under ``by_stage``."""
+    return {**{k: v for k, v in counts.items() if k not in queries.SCHOOL_STAGES},
+            "by_stage": {stage: counts[stage] for stage in queries.SCHOOL_STAGES}}
+
+
+def _catchment_page(page, request: Request, features: list[dict], **summary) -> dict:
+    """A page of catchments. The gap needs every centre's catchment, so all are worked out and
+    a page of them shown (a community has a handful of service stations and schools)."""
+    after = [f for f in features if page.after is None or f["id"] > page.after]
+    shown = after[:page.limit]
+    return _answer(page, request, shown, shown[-1]["id"] if len(after) > page.limit else None,
+                   reach_m=REACH_M, **summary)
 
 
 @router.get("/stations/catchments")
 def station_catchments(
     request: Request, db: DbDep, user: CurrentUser, page: PageDep,
     place: Annotated[Place, Depends(catchment_place)],
-    walk_m: Annotated[float, Query(gt=0, le=MAX_WALK_M, description="metres on foot along the streets")] = 800.0,
+    walk_m: Annotated[float, WalkQuery] = 800.0,
 ) -> dict:
     """Each service station within ``walk_m`` of the place (beat, or the whole area), by id, with
     its walking catchment on the street network, and the coverage gap.
@@ -138,31 +121,61 @@ def station_catchments(
     door. Counts are of the place's households (their points) inside it; ``summary.gap``
     counts those inside no station's catchment. Counts only: every role may read them.
     """
-    # The gap needs every station's catchment, so all are worked out and a page of them shown
-    # (a community has a handful of service stations).
-    features, gap = _catchments(db, place, walk_m)
-    after = [f for f in features if page.after is None or f["id"] > page.after]
-    shown = after[:page.limit]
-    return _answer(page, request, shown, shown[-1]["id"] if len(after) > page.limit else None,
-                   place=place.code, walk_m=walk_m, reach_m=REACH_M, stations=len(features), gap=gap)
+    stations = queries.stations_near(db, place, walk_m)
+    catchments, gap = walking_catchments(db, place, stations["lon"], stations["lat"], walk_m,
+                                         queries.STATION_MEASURES)
+    features = [_catchment_feature(int(s.id), c, {
+        "station_id": int(s.id), "name": s.name, "opening_hours": s.opening_hours, "in_place": bool(s.in_place),
+        "station": _point(s.lon, s.lat)}, c.counts)
+        for s, c in zip(stations.itertuples(index=False), catchments, strict=True)]
+    return _catchment_page(page, request, features, place=place.code, walk_m=walk_m, stations=len(features),
+                           gap=gap)
+
+
+@router.get("/schools/catchments")
+def school_catchments(
+    request: Request, db: DbDep, user: CurrentUser, page: PageDep,
+    place: Annotated[Place, Depends(catchment_place)],
+    walk_m: Annotated[float, WalkQuery] = 800.0,
+    as_of: Annotated[date | None, Query(description="the day asked about; default today (local)")] = None,
+) -> dict:
+    """Each school within ``walk_m`` of the place (beat, or the whole area), by id, with its
+    walking catchment (划片就近入学: the nearby school) and the school-age children living inside
+    it, per stage; ``summary.gap`` counts the children of the place inside no school's catchment.
+
+    The catchment is drawn as a service station's is (GET /api/service/stations/catchments:
+    the walk on the streets from the school's point, widened by 50 m); school age and stages as
+    in GET /api/service/children. A child is inside when its household's point is, and is
+    counted in every catchment it lies in: catchments may overlap. ``households`` counts all the
+    place's households inside. Counts only: every role may read them.
+    """
+    as_of = as_of or local_today(db)
+    schools = queries.schools_near(db, place, walk_m)
+    catchments, gap = walking_catchments(db, place, schools["lon"], schools["lat"], walk_m,
+                                         queries.SCHOOL_MEASURES, queries.school_age_params(as_of))
+    features = [_catchment_feature(int(s.id), c, {
+        "school_id": int(s.id), "name": s.name,
+        "building_id": None if pd.isna(s.building_id) else int(s.building_id),
+        "address": s.address, "in_place": bool(s.in_place), "school": _point(s.lon, s.lat)}, _by_stage(c.counts))
+        for s, c in zip(schools.itertuples(index=False), catchments, strict=True)]
+    return _catchment_page(page, request, features, place=place.code, walk_m=walk_m, **_school_age(as_of),
+                           schools=len(features), gap=_by_stage(gap))
 
 
 # --- residents who need home service ---------------------------------------------------------
 
 
 def _home_service_scope(db, user: UserRecord, beats: list[str] | None) -> list[str] | None:
-    """The beats a per-household list keeps to: an officer's own (or the one asked for, if it
-    is theirs); every beat, or the one asked for, for supervisors and admins."""
+    """The beats a per-household list keeps to: the user's own (or the one asked for, if it is
+    theirs)."""
     if user.role not in PERSONAL_READERS:
         raise Forbidden("households needing home service are personal data: planners see counts per "
                         "building (per=building), not households")
-    if user.role != "officer":
-        return beats
-    own = assigned_beats(db, user.officer_id)
-    if beats is None:
-        return own
+    own = own_beats(db, user)
+    if own is None or beats is None:
+        return beats if own is None else own
     if beats[0] not in own:
-        raise Forbidden(f"beat {beats[0]} is not assigned to you; your beats: {', '.join(own) or 'none'}")
+        raise Forbidden(f"beat {beats[0]} is not one of yours; your beats: {', '.join(own) or 'none'}")
     return beats
 
 
@@ -204,18 +217,22 @@ def school_age_children(
     School age: as_of's year minus the birth year is 6 to 17 (only the birth year is kept, so
     this is the age reached in that year). Stages: primary 6-11, junior secondary 12-14, senior
     secondary 15-17. A child is in a beat when the household's point is. Counts only.
-    Per school catchment is not answered: the data model holds no schools (``summary``).
+    Per school catchment: GET /api/service/schools/catchments.
     """
     as_of = as_of or local_today(db)
     features, next_after = queries.children_per_building(db, beats=beats, as_of=as_of, limit=page.limit,
                                                          after=page.after)
+    return _answer(page, request, features, next_after, **_school_age(as_of),
+                   per_beat=queries.children_per_beat(db, beats=beats, as_of=as_of))
+
+
+def _school_age(as_of: date) -> dict:
+    """The day asked about, the school-age rule and the stages, as a summary shows them."""
     low, high = queries.SCHOOL_AGES
-    return _answer(page, request, features, next_after, as_of=as_of.isoformat(),
-                   rule=f"{as_of.year} minus the birth year is {low} to {high} "
-                        f"(born {as_of.year - high} to {as_of.year - low})",
-                   stages={stage: list(ages) for stage, ages in queries.SCHOOL_STAGES.items()},
-                   per_beat=queries.children_per_beat(db, beats=beats, as_of=as_of),
-                   per_school_catchment=None, per_school_catchment_note=SCHOOL_CATCHMENT_NOTE)
+    return {"as_of": as_of.isoformat(),
+            "rule": f"{as_of.year} minus the birth year is {low} to {high} "
+                    f"(born {as_of.year - high} to {as_of.year - low})",
+            "stages": {stage: list(ages) for stage, ages in queries.SCHOOL_STAGES.items()}}
 
 
 # --- facility issues -------------------------------------------------------------------------
@@ -245,6 +262,7 @@ class IssueChange(BaseModel):
 
     status: Status | None = Field(None, description="forward only: open, assigned, fixed")
     owner: str | None = Field(None, min_length=1, max_length=200, description="who is to repair it")
+    version: int = Field(ge=1, description="the version the change was made on; a newer one is a 409")
     reason: str = Field(min_length=1, max_length=500, description="for the change history")
 
     @model_validator(mode="after")
@@ -299,10 +317,14 @@ def report_facility_issue(request: Request, response: Response, db: DbDep, user:
 def change_facility_issue(issue_id: int, db: DbDep, user: RecordKeeper,
                           change: Annotated[IssueChange, Body()]) -> dict:
     """Move an issue forward (open → assigned → fixed; a step may be skipped, none undone) or
-    name its owner. Assigned and fixed need an owner; a fixed issue is final."""
+    name its owner. Assigned and fixed need an owner; a fixed issue is final. ``version`` must
+    be the issue's current one (else 409); each change raises it."""
     state = queries.issue_state(db, issue_id)
     if state is None:
         raise NotFound(f"no facility issue {issue_id}")
+    if change.version != state.version:
+        raise Conflict(f"facility issue {issue_id} has changed since version {change.version} (it is at version "
+                       f"{state.version}, {state.status}); reload it and decide again")
     if state.status == "fixed":
         raise InvalidInput(f"facility issue {issue_id} is fixed, which is final; report a new issue if it "
                            "broke again")
@@ -317,6 +339,9 @@ def change_facility_issue(issue_id: int, db: DbDep, user: RecordKeeper,
                if old != new}
     if not changes:
         raise InvalidInput(f"facility issue {issue_id} is already {status} with owner {owner}; nothing changes")
-    queries.update_issue(db, issue_id, status=status, owner=owner)
+    version = queries.update_issue(db, issue_id, version=state.version, status=status, owner=owner)
+    if version is None:  # the row is locked: only a bug can get here
+        raise Conflict(f"facility issue {issue_id} changed while it was being changed; reload it")
+    changes["version"] = (state.version, version)
     record_change(db, table=TABLE, record_id=issue_id, user_id=user.id, reason=change.reason, changes=changes)
     return _issue(db, issue_id)

@@ -84,6 +84,18 @@ SHOP_AMENITIES = {"restaurant", "cafe", "fast_food", "pub", "bar", "bank", "phar
 FOOTPATHS = {"footway", "path", "pedestrian"}
 NOT_ROADS = FOOTPATHS | {"steps", "corridor", "elevator", "trail", "cycleway", "bridleway"}
 SIDEWALK_M = 12.0  # a footway closer than this to a road runs along it
+# OSM amenities that are public facilities, by kind (PUBLIC_FACILITY_KINDS). Dentists and
+# pharmacies are left out: no one is kept or taught there.
+FACILITY_AMENITIES = {
+    "school": "school",
+    "kindergarten": "kindergarten",
+    "childcare": "kindergarten",
+    "university": "university",
+    "college": "university",
+    "clinic": "clinic",
+    "doctors": "clinic",
+    "hospital": "hospital",
+}
 
 
 def build_demo(
@@ -115,6 +127,7 @@ def build_demo(
         "officer_beat": officer_beat,
         "premises": _premises(stream(seed, "premises"), pois, buildings),
     }
+    facilities = _public_facilities(pois, buildings)
     plan = Plan(
         reference_date=reference_date,
         tz=TZ,
@@ -145,6 +158,7 @@ def build_demo(
             "camera": _cameras(stream(seed, "cameras"), layer["surveillance_cameras"].to_crs(crs)),
             "focus_area": _focus_areas(pois, streets, buildings, beats),
             **place,
+            "public_facility": facilities,
             **populate(seed, place, plan),
         }
     )
@@ -393,6 +407,37 @@ def _premises(
                 )
             )
     return register_premises(rng, frames, STATION, FINNISH_NAMES)
+
+
+def _public_facilities(pois: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Schools, kindergartens, universities, clinics and hospitals among the OSM POIs, as they are.
+
+    The point is on the POI (inside a school's grounds); the building is the one the POI's
+    outline overlaps most, or for a point the one it stands in or within 10 m of.
+    """
+    osm = pois[pois["amenity"].isin(list(FACILITY_AMENITIES))].reset_index(drop=True)
+    geoms = osm.geometry.values
+    building_id = pd.array(np.zeros(len(osm), np.int64), dtype="Int64")
+    building_id[:] = pd.NA
+    tree = shapely.STRtree(buildings.geometry.values)
+    found, row = tree.query_nearest(shapely.point_on_surface(geoms), max_distance=10.0, all_matches=False)
+    building_id[found] = buildings["id"].to_numpy()[row]
+    grounds, row = tree.query(geoms, predicate="intersects")
+    if len(grounds):
+        overlap = shapely.area(shapely.intersection(geoms[grounds], buildings.geometry.values[row]))
+        best = pd.DataFrame({"poi": grounds, "row": row, "overlap": overlap})
+        best = best[best["overlap"] > 0].sort_values(["poi", "overlap"], ascending=[True, False])
+        best = best.drop_duplicates("poi")
+        building_id[best["poi"].to_numpy()] = buildings["id"].to_numpy()[best["row"].to_numpy()]
+    frame = geoframe(
+        pois.crs,
+        shapely.point_on_surface(geoms),
+        osm_id=osm["id"].to_numpy(),
+        building_id=building_id,
+        kind=osm["amenity"].map(FACILITY_AMENITIES).to_numpy(dtype=object),
+        name=osm["name"].to_numpy(dtype=object),
+    )
+    return with_ids(frame)
 
 
 # --- beats, officers, focus areas, area ----------------------------------------------------

@@ -38,6 +38,7 @@ from beatbook.generate.population import (
     populate,
     register_premises,
     stream,
+    synthetic_facilities,
     synthetic_premises,
     with_ids,
 )
@@ -180,6 +181,7 @@ def build_district(
                 stream(seed, "focus"), grid, free_plots, streets, beats, n_buildings
             ),
             **place,
+            "public_facility": _public_facilities(stream(seed, "public-facilities"), buildings, n_buildings),
             **populate(seed, place, plan),
         }
     )
@@ -342,6 +344,17 @@ def _premises(rng: np.random.Generator, buildings: gpd.GeoDataFrame, n: int) -> 
         for trade in ("hotel", "scrap_buyer", "locksmith")
     ]
     return register_premises(rng, parts, STATION, CHINESE_NAMES)
+
+
+def _public_facilities(rng: np.random.Generator, buildings: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
+    """Schools, kindergartens and clinics in public buildings: one school and one kindergarten per
+    2,000 buildings, one clinic per 3,000 (one of each at least)."""
+    hosts = buildings[buildings["use"] == "public"]
+    hosts = hosts if len(hosts) else buildings
+    counts = {"school": max(1, n // 2000), "kindergarten": max(1, n // 2000), "clinic": max(1, n // 3000)}
+    return synthetic_facilities(
+        rng, counts, shapely.point_on_surface(hosts.geometry.values), hosts["id"].to_numpy(), buildings.crs
+    )
 
 
 def _cameras(rng: np.random.Generator, entrances: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:

@@ -162,9 +162,21 @@ def _identity_numbers(rng: np.random.Generator, birth_years: np.ndarray) -> np.n
     digits = np.hstack(
         [np.full((n, 2), 9), rng.integers(0, 10, (n, 4)), ymd, rng.integers(0, 10, (n, 3))]
     )
+    # One person, one number (the database refuses a second resident with it): draw the
+    # random digits again where a number came out twice, which is rare enough that the
+    # demo never does and its rows stay as they were.
+    while len(repeated := _repeated_rows(digits)):
+        digits[repeated, 2:6] = rng.integers(0, 10, (len(repeated), 4))
+        digits[repeated, 14:] = rng.integers(0, 10, (len(repeated), 3))
     check = _ID_CHECK[(digits @ _ID_WEIGHTS) % 11]
     ascii_codes = np.hstack([(digits + ord("0")).astype(np.uint8), check[:, None]])
     return ascii_codes.view("S18").ravel().astype(str)
+
+
+def _repeated_rows(digits: np.ndarray) -> np.ndarray:
+    """The rows equal to an earlier row."""
+    _, first = np.unique(digits, axis=0, return_index=True)
+    return np.setdiff1d(np.arange(len(digits)), first)
 
 
 # --- geometry helpers ---------------------------------------------------------------------
@@ -401,6 +413,12 @@ def _events(seed: int, place: Place, plan: Plan, elderly: np.ndarray) -> dict[st
         ref,
         crs,
     )
+    talks = mediations(
+        stream(seed, "mediations"),
+        quarrels,
+        place.building_officer[place.building_rows(quarrels["building_id"])],
+        ref,
+    )
     return {
         "incident": incidents(
             stream(seed, "incidents"),
@@ -417,13 +435,8 @@ def _events(seed: int, place: Place, plan: Plan, elderly: np.ndarray) -> dict[st
             home_weights=1.0 + elderly[homes],
             streets=streets,
         ),
-        "dispute": quarrels,
-        "mediation": mediations(
-            stream(seed, "mediations"),
-            quarrels,
-            place.building_officer[place.building_rows(quarrels["building_id"])],
-            ref,
-        ),
+        "dispute": closing_dates(quarrels, talks),
+        "mediation": talks,
         "campaign": campaigns(
             stream(seed, "campaigns"),
             plan.n_campaigns,
@@ -898,6 +911,14 @@ def mediations(
     return with_ids(frame)
 
 
+def closing_dates(quarrels: gpd.GeoDataFrame, talks: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The disputes with ``closed_on``: a resolved or referred one closed at its last mediation."""
+    last = talks.groupby("dispute_id")["held_on"].max()
+    closed = quarrels["status"].isin(["resolved", "referred"]).to_numpy()
+    day = quarrels["id"].map(last).to_numpy(dtype=object)
+    return quarrels.assign(closed_on=np.where(closed, day, None))
+
+
 def campaigns(
     rng: np.random.Generator,
     n: int,
@@ -1002,6 +1023,26 @@ def synthetic_premises(
         name=np.char.add(
             f"{label} ", np.asarray(pool.family)[rng.integers(len(pool.family), size=n)]
         ).astype(object),
+    )
+
+
+def synthetic_facilities(
+    rng: np.random.Generator, counts: dict[str, int], points: np.ndarray, building_ids: np.ndarray, crs
+) -> gpd.GeoDataFrame:
+    """Public facilities of each kind (``counts``) in distinct buildings where there are enough,
+    numbered per kind ("School 1", "Clinic 2")."""
+    kinds = np.repeat(np.asarray(list(counts), dtype=object), list(counts.values()))
+    where = rng.choice(len(points), size=len(kinds), replace=len(points) < len(kinds))
+    number = group_rank(kinds) + 1
+    return with_ids(
+        geoframe(
+            crs,
+            points[where],
+            osm_id=pd.array([None] * len(kinds), dtype="Int64"),
+            building_id=building_ids[where],
+            kind=kinds,
+            name=np.array([f"{k.title()} {i}" for k, i in zip(kinds, number)], dtype=object),
+        )
     )
 
 
