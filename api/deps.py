@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from api.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from api.security import read_token
 from beatbook.settings import Settings
+from db import access
 from db.layers import Layer, get_layer
 from db.users import UserRecord, user_by_id
 
@@ -22,9 +23,23 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def take_on_user(conn: Connection, request: Request) -> None:
+    """Give the request's transaction the rights of the user its bearer token names (none
+    without a valid one), before any query runs: whatever order the route's dependencies
+    come in, none of them reads with more rights than the user has."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user_id = read_token(token, secret=request.app.state.settings.secret_key) \
+        if scheme.lower() == "bearer" else None
+    user = user_by_id(conn, user_id) if user_id is not None else None
+    request.state.user = user
+    access.act_as(conn, user and user.id, user and user.role)
+
+
 def get_db(request: Request) -> Iterator[Connection]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    """One transaction per request, with the user's rights: committed when the route returns,
+    rolled back if it raises."""
     with request.app.state.engine.begin() as conn:
+        take_on_user(conn, request)
         yield conn
 
 
@@ -32,13 +47,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DbDep = Annotated[Connection, Depends(get_db)]
 
 
-def get_current_user(token: Annotated[str, Depends(oauth2_scheme)], db: DbDep,
-                     settings: SettingsDep) -> UserRecord:
-    user_id = read_token(token, secret=settings.secret_key)
-    user = user_by_id(db, user_id) if user_id is not None else None
-    if user is None:
+def get_current_user(request: Request, token: Annotated[str, Depends(oauth2_scheme)], db: DbDep) -> UserRecord:
+    """The user the bearer token names (``get_db`` has read it); 401 without a valid one."""
+    if request.state.user is None:
         raise Unauthorized("the token is missing, expired or invalid; log in again at /api/auth/token")
-    return user
+    return request.state.user
 
 
 CurrentUser = Annotated[UserRecord, Depends(get_current_user)]
@@ -120,13 +133,16 @@ class Page:
         self.after = after
 
     @staticmethod
+    def links(request: Request, next_after: int | None, media_type: str = "application/geo+json") -> list:
+        if next_after is None:
+            return []
+        return [{"rel": "next", "type": media_type,
+                 "href": str(request.url.include_query_params(after=next_after))}]
+
+    @staticmethod
     def answer(request: Request, features: list[dict], next_after: int | None) -> dict:
-        links = []
-        if next_after is not None:
-            links.append({"rel": "next", "type": "application/geo+json",
-                          "href": str(request.url.include_query_params(after=next_after))})
         return {"type": "FeatureCollection", "features": features, "numberReturned": len(features),
-                "links": links}
+                "links": Page.links(request, next_after)}
 
 
 PageDep = Annotated[Page, Depends()]

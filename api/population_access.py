@@ -1,8 +1,8 @@
 """Who may see which households and residents, and how their lists are paged and audited.
 
 Households and residents are personal data (DOMAIN.md, "Personal data"): planners may not read
-them; an officer sees the households of the beats assigned to them today, supervisors and
-admins all. Every population route takes its user, scope and page through these dependencies.
+them; an officer sees the households of the beats assigned to them today, a supervisor those of
+their station's beats, admins all (the database holds each request to the same rule). Every population route takes its user, scope and page through these dependencies.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from api.deps import CurrentUser, DbDep, SettingsDep
 from api.errors import Forbidden, InvalidInput, NotFound
 from db import population as queries
 from db.history import record_read
-from db.users import UserRecord, assigned_beats
+from db.access import visible_beats
+from db.users import UserRecord
 
 
 def population_user(user: CurrentUser) -> UserRecord:
@@ -33,24 +34,30 @@ def beat_scope(db: DbDep, user: PopulationUser,
                beat: Annotated[str | None, Query(description="beat code, e.g. HKI-01; default: all "
                                                                "the beats the user may see")] = None,
                ) -> list[str] | None:
-    """The beats a list keeps to (None: all): the one asked for, if the user may see it; else an
-    officer's own beats, or every beat for supervisors and admins."""
-    own = assigned_beats(db, user.officer_id) if user.role == "officer" else None
+    """The beats a list keeps to (None: all): the one asked for, if the user may see it; else the
+    user's own beats (``own_beats``)."""
+    own = own_beats(db, user)
     if beat is None:
         return own
     if not queries.beat_exists(db, beat):
         raise NotFound(f"no beat with code '{beat}'; GET /api/beats lists them")
     if own is not None and beat not in own:
-        raise Forbidden(f"beat {beat} is not assigned to you; your beats: {', '.join(own) or 'none'}")
+        raise Forbidden(f"beat {beat} is not one of yours; your beats: {', '.join(own) or 'none'}")
     return [beat]
 
 
 BeatScope = Annotated[list[str] | None, Depends(beat_scope)]
 
 
+def own_beats(db, user: UserRecord) -> list[str] | None:
+    """The beats whose records a user keeps, as the database's row policies have it: an
+    officer's assigned today, a supervisor's station's; None (all) for admins."""
+    return None if user.role == "admin" else visible_beats(db)
+
+
 def user_beats(db: DbDep, user: PopulationUser) -> list[str] | None:
-    """The beats whose records the user may change: an officer's own, or None (all)."""
-    return assigned_beats(db, user.officer_id) if user.role == "officer" else None
+    """The beats whose records the user may change (``own_beats``)."""
+    return own_beats(db, user)
 
 
 UserBeats = Annotated[list[str] | None, Depends(user_beats)]
@@ -88,9 +95,10 @@ def next_links(request: Request, next_after: int | None) -> list[dict]:
              "href": str(request.url.include_query_params(after=next_after))}]
 
 
-def audit_reads(db, user: UserRecord, request: Request, table: str, ids, *, action: str = "read") -> None:
-    """One audit row per record shown (or exported)."""
+def audit_reads(db, user: UserRecord, request: Request, table: str, ids, *, action: str = "read",
+                details: dict | None = None) -> None:
+    """One audit row per record shown (or exported), each with ``details`` (never personal)."""
     client = request.client.host if request.client else None
     for record_id in ids:
         record_read(db, user_id=user.id, action=action, table=table,
-                    record_id=None if record_id is None else int(record_id), client=client)
+                    record_id=None if record_id is None else int(record_id), client=client, details=details)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -14,6 +15,13 @@ ALGORITHM = "HS256"
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@cache
+def unknown_user_hash() -> str:
+    """A hash to check a password against when the username is unknown, so that the answer
+    takes as long as for a known one and does not tell which usernames exist."""
+    return _hasher.hash("no such user")
 
 
 def verify_password(password_hash: str, password: str) -> bool:

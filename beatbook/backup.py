@@ -14,6 +14,7 @@ import psycopg
 
 from beatbook import cluster
 from beatbook.settings import Settings
+from db.access import ENSURE_ROLES
 
 
 class BackupError(RuntimeError):
@@ -46,12 +47,14 @@ def restore(settings: Settings, url: str, file: Path) -> None:
     """Restore ``file`` into the empty database at ``url``, all or nothing."""
     if not file.is_file():
         raise BackupError(f"{file} is not a file; give a backup made by 'beatbook backup'")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' "
                               "AND tablename <> 'spatial_ref_sys'").fetchone()[0]
-    if tables:
-        raise BackupError(f"the database holds {tables} tables: restore into an empty database "
-                          "(create one and point DATABASE_URL at it), so no live record is overwritten")
+        if tables:
+            raise BackupError(f"the database holds {tables} tables: restore into an empty database "
+                              "(create one and point DATABASE_URL at it), so no live record is overwritten")
+        # The backup's grants and row policies name Beatbook's roles, which a new server lacks.
+        conn.execute(ENSURE_ROLES)
     result = subprocess.run([_tool(settings, "pg_restore"), "--no-owner", "--single-transaction", "--exit-on-error",
                              "--dbname", url, str(file)], capture_output=True, text=True)
     if result.returncode != 0:

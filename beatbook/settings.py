@@ -36,7 +36,13 @@ class Settings(BaseSettings):
     # Keys the hash of identity numbers so they can be matched but not recovered.
     id_hash_key: str = "development-only-id-hash-key"
     token_minutes: int = Field(60, ge=1, le=24 * 60)
+    # This many wrong passwords in a row lock an account for the given minutes.
+    login_max_failures: int = Field(5, ge=1)
+    login_lock_minutes: int = Field(15, ge=1)
     demo_password: str | None = None
+
+    # Connections to the database per API process, and so requests served at once.
+    db_connections: int = Field(10, ge=1, le=40)
 
     max_upload_mb: int = Field(50, ge=1)
     max_page_size: int = Field(1000, ge=1)

@@ -137,11 +137,11 @@ def audited_entrances(conn: Connection, place: Place) -> pd.DataFrame:
     frame = place_frame(conn, f"""
         WITH inside AS ({_ENTRANCES_INSIDE}), nearest AS (
             SELECT DISTINCT ON (h.id) h.id AS household_id, i.id AS entrance_id
-            FROM household h JOIN inside i ON i.building_id = h.building_id
+            FROM household_point h JOIN inside i ON i.building_id = h.building_id
             ORDER BY h.id, i.geom <-> h.geom
         ), behind AS (
-            SELECT n.entrance_id, count(DISTINCT n.household_id) AS households, count(r.id) AS alone
-            FROM nearest n LEFT JOIN resident r ON r.household_id = n.household_id AND r.lives_alone
+            SELECT n.entrance_id, count(DISTINCT n.household_id) AS households, count(r.household_id) AS alone
+            FROM nearest n LEFT JOIN resident_fact r ON r.household_id = n.household_id AND r.lives_alone
             GROUP BY 1
         )
         SELECT i.id, i.building_id, COALESCE(bd.managed, false) AS managed, i.access_control,

@@ -16,8 +16,8 @@ def building_risks(conn: Connection, place: Place, *, topic: str, since: datetim
     radius in [since, until), and whether a campaign on the topic was held within the radius then."""
     return place_frame(conn, """
         SELECT b.id, b.address, b.name, ST_X(ST_PointOnSurface(b.geom)) AS lon, ST_Y(ST_PointOnSurface(b.geom)) AS lat,
-               (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
-                 WHERE h.building_id = b.id AND extract(year FROM current_date) - r.birth_year >= 70) AS elderly,
+               (SELECT count(*) FROM resident_fact r
+                 WHERE r.building_id = b.id AND extract(year FROM current_date) - r.birth_year >= 70) AS elderly,
                (SELECT count(*) FROM incident i WHERE i.type = :topic
                  AND i.occurred_at >= :since AND i.occurred_at < :until
                  AND ST_DWithin(i.geom::geography, b.geom::geography, :radius)) AS cases,

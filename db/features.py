@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Connection, column, func, literal_column, select, table, text
 
@@ -21,10 +22,15 @@ def read_features(
     limit: int,
     after: int | None = None,
     columns: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    feature_id: int | None = None,
 ) -> tuple[list[dict], int | None]:
     """Features of a layer, ordered by id, at most ``limit``; and the id to continue after.
 
-    ``columns``: the attributes to return; by default those that name nobody.
+    ``columns``: the attributes to return; by default those that name nobody. ``since`` and
+    ``until`` (both ends included, either open): the features whose time overlaps them, for a
+    layer whose features happen at a time; others ignore them. ``feature_id``: only that one.
     """
     columns = layer.public_columns if columns is None else tuple(columns)
     source = table(layer.table, column("id"), column("geom"), *map(column, columns))
@@ -38,6 +44,14 @@ def read_features(
         query = query.where(source.c.geom.op("&&")(envelope), func.ST_Intersects(source.c.geom, envelope))
     if after is not None:
         query = query.where(source.c.id > after)
+    if feature_id is not None:
+        query = query.where(source.c.id == feature_id)
+    if layer.time_span is not None:
+        starts, ends = (column(name) for name in layer.time_span)
+        if until is not None:
+            query = query.where(starts <= until)
+        if since is not None:
+            query = query.where(ends >= since)
     rows = conn.execute(query).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -51,6 +65,13 @@ def read_features(
         for row in rows
     ]
     return features, (rows[-1]["id"] if more else None)
+
+
+def read_feature(conn: Connection, layer: Layer, feature_id: int, *,
+                 columns: Sequence[str] | None = None) -> dict | None:
+    """One feature of a layer by id, or None."""
+    features, _ = read_features(conn, layer, bbox=None, limit=1, columns=columns, feature_id=feature_id)
+    return features[0] if features else None
 
 
 def layer_extent(conn: Connection, layer: Layer) -> list[float] | None:
@@ -86,7 +107,7 @@ def data_credits(conn: Connection) -> list[str]:
         "SELECT EXISTS (SELECT 1 FROM building WHERE osm_id IS NOT NULL)"
         "    OR EXISTS (SELECT 1 FROM street_segment WHERE osm_id IS NOT NULL),"
         "       EXISTS (SELECT 1 FROM building WHERE synthetic)"
-        "    OR EXISTS (SELECT 1 FROM household WHERE synthetic)"
+        "    OR EXISTS (SELECT 1 FROM household_point WHERE synthetic)"
         "    OR EXISTS (SELECT 1 FROM incident WHERE synthetic)"
     )).one()
     credits = []

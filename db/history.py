@@ -41,9 +41,36 @@ def history(conn: Connection, table: str, record_id: int) -> list[dict]:
 
 
 def record_read(conn: Connection, *, user_id: int | None, action: str, table: str, record_id: int | None,
-                client: str | None) -> None:
-    """Note a read of a personal record (``action`` "read") or an export ("export")."""
+                client: str | None, details: dict | None = None) -> None:
+    """Note a read of a personal record (``action`` "read") or an export ("export").
+
+    ``details`` says what an export was asked for (its format, day, beats, how many rows), so
+    the log shows what left the system; it is stored as given, so it must never hold a name,
+    an identity number or anything else personal."""
     conn.execute(text("""
-        INSERT INTO audit_log (user_id, action, record_table, record_id, client)
-        VALUES (:user, :action, :table, :id, :client)
-    """), {"user": user_id, "action": action, "table": table, "id": record_id, "client": client})
+        INSERT INTO audit_log (user_id, action, record_table, record_id, client, details)
+        VALUES (:user, :action, :table, :id, :client, CAST(:details AS jsonb))
+    """), {"user": user_id, "action": action, "table": table, "id": record_id, "client": client,
+           "details": None if details is None else json.dumps({k: _plain(v) for k, v in details.items()})})
+
+
+def audit_entries(conn: Connection, *, username: str | None, table: str | None, since: datetime | None,
+                  until: datetime | None, after: int | None, limit: int) -> list[dict]:
+    """Audit rows by id: who (user name), when, what, from where, and an export's details.
+    Which rows a reader may see is the database's to say (supervisors: their station's users;
+    admins: all)."""
+    rows = conn.execute(text("""
+        SELECT a.id, a.at, u.username, a.action, a.record_table, a.record_id, a.client, a.details
+        FROM audit_log a LEFT JOIN app_user u ON u.id = a.user_id
+        WHERE (CAST(:username AS text) IS NULL OR u.username = :username)
+          AND (CAST(:table AS text) IS NULL OR a.record_table = :table)
+          AND (CAST(:since AS timestamptz) IS NULL OR a.at >= :since)
+          AND (CAST(:until AS timestamptz) IS NULL OR a.at < :until)
+          AND (CAST(:after AS bigint) IS NULL OR a.id > :after)
+        ORDER BY a.id LIMIT :limit
+    """), {"username": username, "table": table, "since": since, "until": until, "after": after,
+           "limit": limit}).all()
+    return [{"id": row.id, "at": row.at.isoformat(), "user": row.username, "action": row.action,
+             "table": row.record_table, "record_id": row.record_id, "client": row.client,
+             "details": row.details}
+            for row in rows]

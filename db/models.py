@@ -53,6 +53,10 @@ REFERRAL_BODIES = ("mediation_committee", "judicial_office")
 CAMPAIGN_KINDS = ("lecture", "leaflet", "notice", "drill")
 CAMPAIGN_TOPICS = ("burglary", "fraud", "fire", "disaster", "other")
 FACILITY_STATUSES = ("open", "assigned", "fixed")
+# Schools and clinics: the places a hazardous site's risk radius must name, and schools the
+# centres of the school catchments. A college counts as a university, a doctors' practice as a
+# clinic.
+PUBLIC_FACILITY_KINDS = ("school", "kindergarten", "university", "clinic", "hospital")
 ROLES = ("officer", "supervisor", "planner", "admin")
 
 metadata = MetaData(
@@ -157,6 +161,9 @@ class AppUser(Base):
     station_id: Mapped[int | None] = mapped_column(ForeignKey("station.id"))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Failed logins in a row; enough of them lock the account for a while.
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class FocusArea(Base):
@@ -292,6 +299,7 @@ class Resident(Base):
 
     __tablename__ = "resident"
     __table_args__ = (
+        Index("uq_resident_id_hash", "id_hash", unique=True, postgresql_where=text("id_hash IS NOT NULL")),
         one_of("category", RESIDENT_CATEGORIES),
         CheckConstraint("birth_year BETWEEN 1880 AND 2100", name="birth_year_range"),
         CheckConstraint("id_last4 IS NULL OR length(id_last4) = 4", name="id_last4_length"),
@@ -299,7 +307,8 @@ class Resident(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="CASCADE"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
-    id_hash: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
+    # One person, one record: a second resident with the same number is refused.
+    id_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_last4: Mapped[str | None] = mapped_column(String(4))
     category: Mapped[str] = mapped_column(String(16), nullable=False)
     birth_year: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -318,6 +327,8 @@ class TemporaryRegistration(Base):
     valid_from: Mapped[date] = mapped_column(Date, nullable=False)
     valid_to: Mapped[date] = mapped_column(Date, nullable=False)
     employer: Mapped[str | None] = mapped_column(Text)
+    # Raised on every change so a second writer can be told of a conflict.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     synthetic: Mapped[bool] = synthetic()
 
 
@@ -393,6 +404,8 @@ class AuditLog(Base):
     record_table: Mapped[str] = mapped_column(String(64), nullable=False)
     record_id: Mapped[int | None] = mapped_column(BigInteger)
     client: Mapped[str | None] = mapped_column(Text)
+    # What an export was asked for (format, day, beats, rows): never a person or an identity number.
+    details: Mapped[dict | None] = mapped_column(JSONB)
 
 
 # --- units: special trades and hazardous materials -----------------------------------------
@@ -478,6 +491,9 @@ class Dispute(Base):
             "referred_to IS NULL OR referred_to IN ('mediation_committee', 'judicial_office')",
             name="referred_to",
         ),
+        # Disputes closed before the column existed may not know the day (NULL).
+        CheckConstraint("closed_on IS NULL OR status IN ('resolved', 'referred')", name="closed_when_done"),
+        CheckConstraint("closed_on IS NULL OR closed_on >= reported_on", name="closed_after_report"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id", ondelete="SET NULL"), index=True)
@@ -487,6 +503,8 @@ class Dispute(Base):
     reported_by: Mapped[str] = mapped_column(String(16), nullable=False)
     referred_to: Mapped[str | None] = mapped_column(String(32))
     reported_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # The day it was resolved or referred.
+    closed_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     geom = point()
@@ -534,6 +552,22 @@ class FacilityIssue(Base):
     owner: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")
     reported_on: Mapped[date] = mapped_column(Date, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    geom = point()
+    synthetic: Mapped[bool] = synthetic()
+
+
+class PublicFacility(Base):
+    """A school, kindergarten, university, clinic or hospital: a sensitive place near a hazardous
+    site, and for a school the centre of its catchment (划片)."""
+
+    __tablename__ = "public_facility"
+    __table_args__ = (one_of("kind", PUBLIC_FACILITY_KINDS),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    osm_id: Mapped[int | None] = mapped_column(BigInteger)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    name: Mapped[str | None] = mapped_column(Text)
     geom = point()
     synthetic: Mapped[bool] = synthetic()
 

@@ -57,11 +57,15 @@ def beat_exists(conn: Connection, code: str) -> bool:
 
 
 def household_in_scope(conn: Connection, household_id: int, beats: list[str] | None) -> bool | None:
-    """None if there is no such household; else whether it lies in one of the beats."""
+    """None if there is no such household; else whether it lies in one of the beats.
+
+    Read through the view without people, which the row policies do not narrow: that a
+    household exists in another beat is no secret, and the caller can say so (403, not 404).
+    """
     conditions, params = ["TRUE"], {"id": household_id}
     _scoped(conditions, params, beats)
     return conn.execute(text(f"""
-        SELECT {' AND '.join(conditions)} FROM household h WHERE h.id = :id
+        SELECT {' AND '.join(conditions)} FROM household_point h WHERE h.id = :id
     """), params).scalar_one_or_none()
 
 
@@ -93,10 +97,11 @@ class Registration:
     valid_from: date
     valid_to: date
     employer: str | None
+    version: int
 
 
 _REGISTRATION = """
-    SELECT t.id, t.resident_id, r.household_id, t.valid_from, t.valid_to, t.employer
+    SELECT t.id, t.resident_id, r.household_id, t.valid_from, t.valid_to, t.employer, t.version
     FROM temporary_registration t JOIN resident r ON r.id = t.resident_id
 """
 
@@ -130,9 +135,12 @@ def insert_registration(conn: Connection, *, resident_id: int, valid_from: date,
            "employer": employer}).scalar_one()
 
 
-def set_registration_end(conn: Connection, registration_id: int, valid_to: date) -> None:
-    conn.execute(text("UPDATE temporary_registration SET valid_to = :valid_to WHERE id = :id"),
-                 {"id": registration_id, "valid_to": valid_to})
+def set_registration_end(conn: Connection, registration_id: int, *, version: int, valid_to: date) -> int | None:
+    """Set the last day if the registration is still at ``version``; its new version, or None."""
+    return conn.execute(text("""
+        UPDATE temporary_registration SET valid_to = :valid_to, version = version + 1
+        WHERE id = :id AND version = :version RETURNING version
+    """), {"id": registration_id, "version": version, "valid_to": valid_to}).scalar_one_or_none()
 
 
 def expiring_registrations(conn: Connection, *, beats: list[str] | None, as_of: date, within_days: int,
@@ -160,7 +168,7 @@ def expiring_registrations(conn: Connection, *, beats: list[str] | None, as_of: 
         params["after"] = after
     _scoped(conditions, params, beats)
     rows = conn.execute(text(f"""
-        SELECT t.id, t.resident_id, r.household_id, t.valid_from, t.valid_to, t.employer,
+        SELECT t.id, t.resident_id, r.household_id, t.valid_from, t.valid_to, t.employer, t.version,
                t.valid_to - CAST(:as_of AS date) AS days_left,
                left(r.name, 1) || '*' AS name_masked, r.id_last4, r.category,
                h.building_id, bld.address, h.unit, h.room,

@@ -20,6 +20,7 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from db.population import PRECISION
 
@@ -230,31 +231,51 @@ def personal_fields_changed(conn: Connection, resident_id: int, values: dict) ->
 
 def identity_holder(conn: Connection, id_hash: bytes, *, other_than: int | None = None) -> int | None:
     """The resident registered with this identity number (by its keyed hash), if any."""
-    return conn.execute(text("""
-        SELECT id FROM resident WHERE id_hash = :hash AND id <> COALESCE(CAST(:other AS bigint), -1)
-        ORDER BY id LIMIT 1
-    """), {"hash": id_hash, "other": other_than}).scalar_one_or_none()
+    # In every beat, not only the user's: a database function looks with the owner's rights.
+    return conn.execute(text("SELECT beatbook_identity_holder(:hash, CAST(:other AS bigint))"),
+                        {"hash": id_hash, "other": other_than}).scalar_one()
+
+
+class IdentityTaken(Exception):
+    """Another resident holds the identity number (the unique index on ``id_hash`` said so)."""
+
+
+# The unique index behind IdentityTaken (db/models.py, Resident).
+_UNIQUE_IDENTITY = "uq_resident_id_hash"
 
 
 def insert_resident(conn: Connection, **values) -> int:
-    """A new resident from ``values`` (columns of RESIDENT_COLUMNS); its id."""
+    """A new resident from ``values`` (columns of RESIDENT_COLUMNS); its id. IdentityTaken if
+    another resident holds the identity number: ``identity_holder`` asks first, and this catches
+    the one registered in between by a request running alongside."""
     _check_columns(values)
     columns = sorted(values)
-    return conn.execute(text(f"""
+    new_id = conn.execute(text(f"""
         INSERT INTO resident ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})
+        ON CONFLICT (id_hash) WHERE id_hash IS NOT NULL DO NOTHING
         RETURNING id
-    """), values).scalar_one()
+    """), values).scalar_one_or_none()
+    if new_id is None:
+        raise IdentityTaken()
+    return new_id
 
 
 def update_resident(conn: Connection, resident_id: int, *, version: int, values: dict) -> int | None:
     """Write ``values`` (columns of RESIDENT_COLUMNS) if the resident is still at ``version``;
-    its new version, or None."""
+    its new version, or None. IdentityTaken if another resident holds the identity number."""
     _check_columns(values)
     assignments = "".join(f"{c} = :{c}, " for c in sorted(values))
-    return conn.execute(text(f"""
-        UPDATE resident SET {assignments}version = version + 1
-        WHERE id = :id AND version = :version RETURNING version
-    """), {**values, "id": resident_id, "version": version}).scalar_one_or_none()
+    try:
+        # A savepoint: the refused row must not void the caller's transaction.
+        with conn.begin_nested():
+            return conn.execute(text(f"""
+                UPDATE resident SET {assignments}version = version + 1
+                WHERE id = :id AND version = :version RETURNING version
+            """), {**values, "id": resident_id, "version": version}).scalar_one_or_none()
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == _UNIQUE_IDENTITY:
+            raise IdentityTaken() from None
+        raise
 
 
 def _check_columns(values: dict) -> None:
@@ -277,7 +298,7 @@ def resident(conn: Connection, resident_id: int) -> dict | None:
     if row is None:
         return None
     registrations = conn.execute(text("""
-        SELECT id, valid_from, valid_to, employer FROM temporary_registration
+        SELECT id, valid_from, valid_to, employer, version FROM temporary_registration
         WHERE resident_id = :id ORDER BY valid_from, id
     """), {"id": resident_id}).mappings().all()
     return {**row, "registrations": [dict(r) for r in registrations]}

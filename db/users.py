@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, text
 
@@ -15,9 +16,10 @@ class UserRecord:
     officer_id: int | None
     station_id: int | None
     password_hash: str
+    locked_until: datetime | None
 
 
-_COLUMNS = "id, username, role, officer_id, station_id, password_hash"
+_COLUMNS = "id, username, role, officer_id, station_id, password_hash, locked_until"
 
 
 def user_by_name(conn: Connection, username: str) -> UserRecord | None:
@@ -32,6 +34,21 @@ def user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
         text(f"SELECT {_COLUMNS} FROM app_user WHERE id = :i AND active"), {"i": user_id}
     ).one_or_none()
     return UserRecord(*row) if row else None
+
+
+def login_failed(conn: Connection, user_id: int, *, max_failures: int, lock_minutes: int) -> None:
+    """Count a wrong password; the last one allowed locks the account for ``lock_minutes``."""
+    conn.execute(text("""
+        UPDATE app_user SET failed_logins = failed_logins + 1,
+               locked_until = CASE WHEN failed_logins + 1 >= :most
+                                   THEN now() + make_interval(mins => :minutes) END
+        WHERE id = :i
+    """), {"i": user_id, "most": max_failures, "minutes": lock_minutes})
+
+
+def login_succeeded(conn: Connection, user_id: int) -> None:
+    conn.execute(text("UPDATE app_user SET failed_logins = 0, locked_until = NULL "
+                      "WHERE id = :i AND (failed_logins > 0 OR locked_until IS NOT NULL)"), {"i": user_id})
 
 
 def upsert_user(conn: Connection, *, username: str, password_hash: str, role: str,
@@ -51,6 +68,65 @@ def upsert_user(conn: Connection, *, username: str, password_hash: str, role: st
         ),
         {"u": username, "h": password_hash, "r": role, "badge": officer_badge, "station": station_code},
     ).scalar_one()
+
+
+_LISTED = """
+    SELECT u.id, u.username, u.role, o.badge AS officer_badge, s.code AS station_code, u.active,
+           u.failed_logins, u.locked_until, u.created_at
+    FROM app_user u LEFT JOIN officer o ON o.id = u.officer_id LEFT JOIN station s ON s.id = u.station_id
+"""
+
+
+def _listed(row) -> dict:
+    return {**row._asdict(), "locked_until": row.locked_until and row.locked_until.isoformat(),
+            "created_at": row.created_at.isoformat()}
+
+
+def list_users(conn: Connection, *, after: int | None, limit: int) -> list[dict]:
+    """Users by id, with their officer's badge and station's code; never a password hash."""
+    rows = conn.execute(text(_LISTED + " WHERE CAST(:after AS integer) IS NULL OR u.id > :after "
+                                       "ORDER BY u.id LIMIT :limit"), {"after": after, "limit": limit}).all()
+    return [_listed(row) for row in rows]
+
+
+def listed_user(conn: Connection, user_id: int) -> dict | None:
+    row = conn.execute(text(_LISTED + " WHERE u.id = :i"), {"i": user_id}).one_or_none()
+    return _listed(row) if row else None
+
+
+def username_taken(conn: Connection, username: str) -> bool:
+    return conn.execute(text("SELECT EXISTS (SELECT 1 FROM app_user WHERE username = :u)"),
+                        {"u": username}).scalar_one()
+
+
+def officer_id_of(conn: Connection, badge: str) -> int | None:
+    return conn.execute(text("SELECT id FROM officer WHERE badge = :b"), {"b": badge}).scalar_one_or_none()
+
+
+def station_id_of(conn: Connection, code: str) -> int | None:
+    return conn.execute(text("SELECT id FROM station WHERE code = :c"), {"c": code}).scalar_one_or_none()
+
+
+def insert_user(conn: Connection, **values) -> int:
+    """``values``: username, password_hash, role, officer_id, station_id."""
+    return conn.execute(text("""
+        INSERT INTO app_user (username, password_hash, role, officer_id, station_id)
+        VALUES (:username, :password_hash, :role, :officer_id, :station_id) RETURNING id
+    """), values).scalar_one()
+
+
+# The columns an admin may set, as the API names them.
+USER_COLUMNS = ("password_hash", "role", "officer_id", "station_id", "active", "failed_logins",
+                "locked_until")
+
+
+def update_user(conn: Connection, user_id: int, **values) -> None:
+    unknown = set(values) - set(USER_COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of a user: {sorted(unknown)}")
+    if values:
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        conn.execute(text(f"UPDATE app_user SET {assignments} WHERE id = :id"), {**values, "id": user_id})
 
 
 def assigned_beats(conn: Connection, officer_id: int | None) -> list[str]:

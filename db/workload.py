@@ -16,9 +16,9 @@ from db.analysis import margin_deg
 # it is resolved or referred.
 _MEASURES = """
     SELECT b.code, b.name, ST_AsGeoJSON(b.geom, 6) AS geojson,
-        (SELECT count(*) FROM household h WHERE ST_Intersects(h.geom, b.geom)) AS households,
-        (SELECT count(*) FROM resident r JOIN household h ON h.id = r.household_id
-          WHERE (r.needs_home_service OR r.lives_alone) AND ST_Intersects(h.geom, b.geom)) AS residents_to_visit,
+        (SELECT count(*) FROM household_point h WHERE ST_Intersects(h.geom, b.geom)) AS households,
+        (SELECT count(*) FROM resident_fact r
+          WHERE (r.needs_home_service OR r.lives_alone) AND ST_Intersects(r.geom, b.geom)) AS residents_to_visit,
         (SELECT count(*) FROM premises p WHERE ST_Intersects(p.geom, b.geom)
           AND COALESCE((SELECT i.next_due <= :as_of FROM inspection i WHERE i.premises_id = p.id
                         ORDER BY i.inspected_on DESC LIMIT 1), true)) AS premises_due,
@@ -27,7 +27,7 @@ _MEASURES = """
                         ORDER BY i.inspected_on DESC LIMIT 1), true)) AS sites_due,
         (SELECT count(*) FROM incident i WHERE ST_Intersects(i.geom, b.geom)
           AND i.occurred_at >= :since AND i.occurred_at < :until) AS incidents,
-        (SELECT count(*) FROM dispute d WHERE ST_Intersects(d.geom, b.geom)
+        (SELECT count(*) FROM dispute_fact d WHERE ST_Intersects(d.geom, b.geom)
           AND d.status IN ('reported', 'mediating')) AS open_disputes,
         (SELECT COALESCE(sum(ST_Length(ST_Intersection(s.geom, b.geom)::geography)), 0) / 1000
            FROM street_segment s WHERE ST_Intersects(s.geom, b.geom)) AS street_km

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy import URL, create_engine, make_url, pool, text
@@ -20,8 +21,10 @@ from sqlalchemy import URL, create_engine, make_url, pool, text
 from beatbook import cluster
 from beatbook.settings import PROJECT_ROOT, Settings
 
-# Another name lets two runs of the suite share one server without wiping each other's data.
-TEST_DB = os.environ.get("BEATBOOK_TEST_DB", "beatbook_test")
+# Another name lets two runs of the suite share one server without wiping each other's data;
+# each pytest-xdist worker takes its own, after its name.
+TEST_DB = os.environ.get("BEATBOOK_TEST_DB", "beatbook_test") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "")
 PASSWORD = "correct horse battery staple"
 SHARED_DATA = Path(os.environ.get("BEATBOOK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
@@ -95,15 +98,17 @@ def settings() -> Settings:
 
 @pytest.fixture
 def app(conn, engine, settings):
-    from api.deps import get_db
+    from api.deps import get_db, take_on_user
     from api.main import create_app
+    from db import access
 
     app = create_app(settings, engine)
 
-    def request_db():
+    def request_db(request: Request):
         # Each request gets a savepoint of the test's transaction: a failing request
         # rolls back its own work and leaves the test able to look at the rest.
         savepoint = conn.begin_nested()
+        take_on_user(conn, request)
         try:
             yield conn
         except Exception:
@@ -111,6 +116,9 @@ def app(conn, engine, settings):
             raise
         else:
             savepoint.commit()
+        finally:
+            # The request's role outlives its savepoint: the test goes on with its own.
+            access.act_as_owner(conn)
 
     app.dependency_overrides[get_db] = request_db
     return app

@@ -3,11 +3,12 @@
 import geopandas as gpd
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from beatbook.cli import app
 from beatbook.settings import get_settings
-from db.migrate import upgrade
+from db.migrate import alembic_config, upgrade
 from tests.conftest import TEST_DB, fresh_database, libpq
 from tests.test_ingest import HELSINKI
 
@@ -86,8 +87,10 @@ def test_backup_and_restore_round_trip_the_whole_database(beatbook, server_url, 
     with psycopg.connect(empty) as restored:
         cameras = restored.execute("SELECT count(*), min(ST_X(geom)) FROM camera").fetchone()
         version = restored.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        policies = restored.execute("SELECT count(*) FROM pg_policies").fetchone()[0]
     assert cameras[0] == 221 and cameras[1] is not None
-    assert version == "0002"
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert policies > 0  # the row-level security came back with the tables
     # A broken file restores nothing, and says so.
     broken = tmp_path / "broken.dump"
     broken.write_bytes(b"not a dump")

@@ -268,6 +268,24 @@ def test_an_identity_number_already_registered_is_refused(client, auth, conn, wo
     assert change_count(conn) == 0
 
 
+@pytest.mark.parametrize("method, url, body", [
+    ("POST", RESIDENTS, {"household_id": 1, "name": "Wang Wei", "category": "temporary", "birth_year": 1990,
+                         "id_number": WANG_WEI}),
+    ("PATCH", f"{RESIDENTS}/3", {"version": 1, "reason": "number added", "id_number": CHEN_JIE}),
+])
+def test_a_number_registered_alongside_is_refused_by_the_database(client, auth, conn, world, settings,
+                                                                  monkeypatch, method, url, body):
+    # Another request registered the number after this one asked: the unique index refuses it.
+    monkeypatch.setattr("db.residents.identity_holder", lambda *args, **kwargs: None)
+    response = send(client, auth, method, url, body, status=409)
+    assert "already registered to another resident" in response.json()["detail"]
+    no_identity_anywhere(conn, response.text)
+    assert change_count(conn) == 0
+    holders = conn.execute(text("SELECT id_hash, count(*) FROM resident WHERE id_hash IS NOT NULL GROUP BY 1"))
+    assert sorted(n for _, n in holders) == [1, 1]
+    assert conn.execute(text("SELECT version FROM resident WHERE id = 3")).scalar_one() == 1
+
+
 NEW = {"household_id": 1, "name": "Liu Yang", "category": "permanent", "birth_year": 1950}
 
 
@@ -329,7 +347,7 @@ def test_correct_a_resident_with_the_identity_number_logged_masked(client, auth,
     (f"{RESIDENTS}/1", {"version": 1, "reason": "typo", "id_number": CHEN_JIE}, 409, "resident 2"),
     (f"{RESIDENTS}/1", {"version": 1, "reason": "typo", "id_number": MISTYPED}, 422, "does not check out"),
     (f"{RESIDENTS}/1", {"version": 1, "reason": "moved", "household_id": 2}, 403, "household 2"),
-    (f"{RESIDENTS}/2", {"version": 1, "reason": "typo", "name": "Chen Jun"}, 403, "household 2"),
+    (f"{RESIDENTS}/2", {"version": 1, "reason": "typo", "name": "Chen Jun"}, 404, "in the beats you may see"),
     (f"{RESIDENTS}/999", {"version": 1, "reason": "typo", "name": "Chen Jun"}, 404, "no resident"),
 ])
 def test_bad_resident_changes_say_what_to_fix(client, auth, conn, world, url, body, status, words):
@@ -348,11 +366,12 @@ def test_read_one_resident_masked_and_audited(client, auth, conn, users, world):
         "name": "W*", "id_number": MASK + "002X", "phone": None, "category": "temporary",
         "birth_year": 1990, "lives_alone": False, "needs_home_service": False, "version": 1,
         "registrations": [
-            {"id": 5, "valid_from": "2025-01-01", "valid_to": "2025-12-31", "employer": None},
-            {"id": 1, "valid_from": "2026-01-01", "valid_to": "2026-06-25", "employer": "Corner Market"}]}
+            {"id": 5, "valid_from": "2025-01-01", "valid_to": "2025-12-31", "employer": None, "version": 1},
+            {"id": 1, "valid_from": "2026-01-01", "valid_to": "2026-06-25", "employer": "Corner Market",
+             "version": 1}]}
     no_identity_anywhere(conn, response.text)
     assert audited(conn) == [(users["admin"], "read", "resident", 1)]
-    assert client.get(f"{RESIDENTS}/2", headers=auth("officer")).status_code == 403
+    assert client.get(f"{RESIDENTS}/2", headers=auth("officer")).status_code == 404
     assert client.get(f"{RESIDENTS}/999", headers=auth("officer")).status_code == 404
 
 
@@ -379,7 +398,7 @@ def test_log_a_move_into_a_building(client, auth, conn, users, world):
     ({"building_id": 999, "direction": "in", "moved_on": "2026-06-01"}, 404, "no building with id 999"),
     ({"building_id": 2, "direction": "in", "moved_on": "2026-06-01"}, 403, "building 2 is not in your beats"),
     ({"building_id": 1, "resident_id": 999, "direction": "in", "moved_on": "2026-06-01"}, 404, "no resident"),
-    ({"building_id": 1, "resident_id": 2, "direction": "in", "moved_on": "2026-06-01"}, 403, "household 2"),
+    ({"building_id": 1, "resident_id": 2, "direction": "in", "moved_on": "2026-06-01"}, 404, "in the beats you may see"),
     ({"building_id": 1, "direction": "sideways", "moved_on": "2026-06-01"}, 422, "direction"),
     ({"building_id": 1, "direction": "out"}, 422, "moved_on"),
 ])
@@ -435,8 +454,9 @@ def test_the_ledger_as_csv_with_the_export_audited(client, auth, conn, users, wo
     response = client.get(LEDGER, params={"as_of": AS_OF}, headers=auth("supervisor"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    # A supervisor's ledger holds the beats of their station (and, as here, those of none).
     assert response.headers["content-disposition"] == \
-        'attachment; filename="temporary-residents_all_2026-06-15.csv"'
+        'attachment; filename="temporary-residents_T-1_T-2_2026-06-15.csv"'
     assert response.content.startswith(b"\xef\xbb\xbf")  # Excel reads the UTF-8 as such
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [(r["registration_id"], r["address"], r["resident"], r["id_number"], r["valid_from"],
@@ -456,6 +476,10 @@ def test_the_ledger_as_csv_with_the_export_audited(client, auth, conn, users, wo
                              (users["supervisor"], "export", "resident", 2),
                              (users["supervisor"], "export", "resident", 1),
                              (users["supervisor"], "export", "resident", 3)]
+    # What was exported is on the ledger's row, and nothing personal is.
+    assert conn.execute(text("SELECT details FROM audit_log ORDER BY id")).scalars().all() == [
+        {"export": "temporary_resident_ledger", "format": "csv", "as_of": "2026-06-15", "beats": ["T-1", "T-2"], "rows": 3},
+        None, None, None]
 
 
 def test_the_ledger_as_xlsx_for_the_officers_beat(client, auth, conn, users, world):
@@ -477,6 +501,9 @@ def test_the_ledger_as_xlsx_for_the_officers_beat(client, auth, conn, users, wor
     assert audited(conn) == [(users["officer"], "export", "temporary_registration", None),
                              (users["officer"], "export", "resident", 1),
                              (users["officer"], "export", "resident", 3)]
+    details = conn.execute(text("SELECT details FROM audit_log ORDER BY id LIMIT 1")).scalar_one()
+    assert details == {"export": "temporary_resident_ledger", "format": "xlsx", "as_of": "2026-06-15",
+                       "beats": ["T-1"], "rows": 2}
 
 
 def test_an_empty_ledger_is_still_a_spreadsheet_and_an_export(client, auth, conn, users, world):

@@ -67,9 +67,8 @@ class RegistrationCreate(BaseModel):
 
 class RegistrationUpdate(BaseModel):
     valid_to: date = Field(description="the new last day: later to extend, earlier (today) to end it")
+    version: int = Field(ge=1, description="the version changed; if it is no longer the current one: 409")
     reason: str = Field(min_length=3, max_length=500, description="why: kept in the change history")
-    expected_valid_to: date | None = Field(
-        None, description="the valid_to you saw; if it has changed since, the update is refused (409)")
 
 
 def _today(db) -> date:
@@ -79,7 +78,7 @@ def _today(db) -> date:
 def _registration_body(reg: queries.Registration, as_of: date) -> dict:
     return {"id": reg.id, "resident_id": reg.resident_id, "household_id": reg.household_id,
             "valid_from": reg.valid_from.isoformat(), "valid_to": reg.valid_to.isoformat(),
-            "employer": reg.employer, "days_left": (reg.valid_to - as_of).days}
+            "employer": reg.employer, "days_left": (reg.valid_to - as_of).days, "version": reg.version}
 
 
 @router.get("/temporary-registrations")
@@ -107,7 +106,7 @@ def list_temporary_registrations(
             "building_id": row["building_id"], "address": row["address"], "unit": row["unit"],
             "room": row["room"], "valid_from": row["valid_from"].isoformat(),
             "valid_to": row["valid_to"].isoformat(), "days_left": row["days_left"],
-            "lapsed": row["days_left"] < 0, "employer": row["employer"],
+            "lapsed": row["days_left"] < 0, "employer": row["employer"], "version": row["version"],
             "resident": {"id": row["resident_id"], "name": row["name_masked"],
                          "id_number": mask_identity(row["id_last4"]), "category": row["category"]},
         },
@@ -125,7 +124,7 @@ def register_temporary_residence(db: DbDep, user: PopulationUser, beats: UserBea
     extend that one with PATCH instead."""
     household_id = queries.resident_household(db, body.resident_id)
     if household_id is None:
-        raise NotFound(f"no resident with id {body.resident_id}")
+        raise NotFound(f"no resident with id {body.resident_id} in the beats you may see")
     household_for(db, household_id, beats)
     clash = queries.overlapping_registration(db, body.resident_id, body.valid_from, body.valid_to)
     if clash is not None:
@@ -144,15 +143,16 @@ def register_temporary_residence(db: DbDep, user: PopulationUser, beats: UserBea
 def change_temporary_registration(registration_id: int, db: DbDep, user: PopulationUser, beats: UserBeats,
                                   body: Annotated[RegistrationUpdate, Body()]) -> dict:
     """Extend a registration or end it early: a new valid_to, and the reason, which the change
-    history keeps. The table has no version column: give ``expected_valid_to`` to be told (409)
-    when someone else changed it since you read it."""
+    history keeps. ``version`` must be the current one (else 409); a change raises it, and one
+    that changes nothing leaves it as it is."""
     reg = queries.registration(db, registration_id, for_update=True)
     if reg is None:
         raise NotFound(f"no temporary registration with id {registration_id}")
     household_for(db, reg.household_id, beats)
-    if body.expected_valid_to is not None and body.expected_valid_to != reg.valid_to:
-        raise Conflict(f"registration {registration_id} now ends on {reg.valid_to}, not "
-                       f"{body.expected_valid_to}: someone changed it; read it again")
+    if body.version != reg.version:
+        raise Conflict(f"registration {registration_id} has changed since version {body.version} (it is at "
+                       f"version {reg.version}, ending on {reg.valid_to}); read it again and make the change "
+                       "on the current version")
     if body.valid_to < reg.valid_from:
         raise InvalidInput(f"valid_to ({body.valid_to}) is before the registration's valid_from "
                            f"({reg.valid_from}); to end it, give a day on or after that")
@@ -162,9 +162,11 @@ def change_temporary_registration(registration_id: int, db: DbDep, user: Populat
         raise Conflict(f"up to {body.valid_to} it would overlap registration {clash.id} "
                        f"({clash.valid_from} to {clash.valid_to}) of the same resident")
     if body.valid_to != reg.valid_to:
-        queries.set_registration_end(db, reg.id, body.valid_to)
-        record_change(db, table="temporary_registration", record_id=reg.id, user_id=user.id,
-                      reason=body.reason, changes={"valid_to": (reg.valid_to, body.valid_to)})
+        version = queries.set_registration_end(db, reg.id, version=reg.version, valid_to=body.valid_to)
+        if version is None:  # the row is locked: only a bug can get here
+            raise Conflict(f"registration {registration_id} changed while it was being changed; read it again")
+        record_change(db, table="temporary_registration", record_id=reg.id, user_id=user.id, reason=body.reason,
+                      changes={"valid_to": (reg.valid_to, body.valid_to), "version": (reg.version, version)})
     return _registration_body(queries.registration(db, reg.id), _today(db))
 
 

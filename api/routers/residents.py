@@ -337,10 +337,8 @@ def change_household(household_id: int, db: DbDep, user: PopulationUser, beats: 
     current one (else 409) and ``reason`` is kept in the change history with the old and new
     values. A change that changes nothing leaves the version as it is."""
     change = _parsed(HouseholdUpdate, body)
-    state = queries.household_state(db, household_id, lock=True)
-    if state is None:
-        raise NotFound(f"no household with id {household_id}")
     household_for(db, household_id, beats)
+    state = queries.household_state(db, household_id, lock=True)
     if change.version != state.version:
         raise _stale("household", household_id, change.version, state.version)
     given = change.model_fields_set
@@ -402,6 +400,13 @@ def _identity(db, settings: Settings, number: str | None, *, resident_id: int | 
     return {"id_hash": id_hash, "id_last4": last4(number)}
 
 
+def _identity_taken() -> Conflict:
+    """What to say when the database refuses a second resident with one identity number (one
+    registered by a request running alongside, after ``_identity`` asked)."""
+    return Conflict("this identity number is already registered to another resident: find that record "
+                    "(one person, one resident) rather than register the person twice")
+
+
 @router.get("/residents/{resident_id}")
 def get_resident(resident_id: int, db: DbDep, user: PopulationUser, beats: UserBeats,
                  request: Request) -> dict:
@@ -409,7 +414,7 @@ def get_resident(resident_id: int, db: DbDep, user: PopulationUser, beats: UserB
     their temporary-residence registrations. The read is written to the audit log."""
     row = queries.resident(db, resident_id)
     if row is None:
-        raise NotFound(f"no resident with id {resident_id}")
+        raise NotFound(f"no resident with id {resident_id} in the beats you may see")
     household_for(db, row["household_id"], beats)
     audit_reads(db, user, request, "resident", [resident_id])
     return {"id": row["id"], "household_id": row["household_id"], "building_id": row["building_id"],
@@ -419,7 +424,8 @@ def get_resident(resident_id: int, db: DbDep, user: PopulationUser, beats: UserB
             "lives_alone": row["lives_alone"], "needs_home_service": row["needs_home_service"],
             "version": row["version"],
             "registrations": [{"id": r["id"], "valid_from": r["valid_from"].isoformat(),
-                               "valid_to": r["valid_to"].isoformat(), "employer": r["employer"]}
+                               "valid_to": r["valid_to"].isoformat(), "employer": r["employer"],
+                               "version": r["version"]}
                               for r in row["registrations"]]}
 
 
@@ -432,7 +438,10 @@ def register_resident(request: Request, response: Response, db: DbDep, user: Pop
     _born_by_now(db, new.birth_year)
     household_for(db, new.household_id, beats)
     values = {**new.model_dump(exclude={"reason", "id_number"}), **_identity(db, settings, new.id_number)}
-    resident_id = queries.insert_resident(db, **values)
+    try:
+        resident_id = queries.insert_resident(db, **values)
+    except queries.IdentityTaken:
+        raise _identity_taken() from None
     state = queries.resident_state(db, resident_id)
     written = [column for column, value in values.items() if value is not None and column != "id_last4"]
     record_change(db, table="resident", record_id=resident_id, user_id=user.id, reason=new.reason,
@@ -451,7 +460,7 @@ def change_resident(resident_id: int, db: DbDep, user: PopulationUser, beats: Us
     change = _parsed(ResidentUpdate, body)
     state = queries.resident_state(db, resident_id, lock=True)
     if state is None:
-        raise NotFound(f"no resident with id {resident_id}")
+        raise NotFound(f"no resident with id {resident_id} in the beats you may see")
     household_for(db, state.household_id, beats)
     if change.version != state.version:
         raise _stale("resident", resident_id, change.version, state.version)
@@ -472,7 +481,10 @@ def change_resident(resident_id: int, db: DbDep, user: PopulationUser, beats: Us
     if "id_hash" in values:
         values.update(_identity(db, settings, change.id_number, resident_id=resident_id))
     if values:
-        version = queries.update_resident(db, resident_id, version=state.version, values=values)
+        try:
+            version = queries.update_resident(db, resident_id, version=state.version, values=values)
+        except queries.IdentityTaken:
+            raise _identity_taken() from None
         if version is None:  # the row is locked: only a bug can get here
             raise _stale("resident", resident_id, change.version, state.version + 1)
         after = queries.resident_state(db, resident_id)
@@ -547,7 +559,7 @@ def record_movement(db: DbDep, user: PopulationUser, beats: UserBeats, body: Raw
     if new.resident_id is not None:
         household_id = population_queries.resident_household(db, new.resident_id)
         if household_id is None:
-            raise NotFound(f"no resident with id {new.resident_id}")
+            raise NotFound(f"no resident with id {new.resident_id} in the beats you may see")
         household_for(db, household_id, beats)
     fields = new.model_dump(exclude={"reason"})
     movement_id = queries.insert_movement(db, **fields)
@@ -609,10 +621,13 @@ def temporary_resident_ledger(
     resident masked, as a CSV (UTF-8) or XLSX download.
 
     The export is written to the audit log (action ``export``): one row for the ledger
-    (record ``temporary_registration``, no id) and one per resident in it."""
+    (record ``temporary_registration``, no id, with what was asked in ``details``: format,
+    day, beats, rows) and one per resident in it."""
     as_of = as_of or _today(db)
     frame = queries.ledger(db, beats=beats, as_of=as_of)
-    audit_reads(db, user, request, "temporary_registration", [None], action="export")
+    audit_reads(db, user, request, "temporary_registration", [None], action="export",
+                details={"export": "temporary_resident_ledger", "format": file_format, "as_of": as_of,
+                         "beats": beats, "rows": len(frame)})
     audit_reads(db, user, request, "resident", dict.fromkeys(frame["resident_id"]), action="export")
     scope = "all" if beats is None else re.sub(r"[^A-Za-z0-9_-]", "_", "_".join(beats)) or "none"
     filename = f"temporary-residents_{scope}_{as_of.isoformat()}.{file_format}"
