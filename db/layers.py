@@ -53,6 +53,8 @@ class Layer:
     readers: frozenset[str] = ALL_ROLES
     extra_columns: tuple[str, ...] = field(default=())  # read-only columns the API returns
     key: str | None = None  # the field that names a feature uniquely (a beat's code)
+    # For features that happen at a time: the columns their time runs from and to.
+    time_span: tuple[str, str] | None = None
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -178,6 +180,20 @@ LAYERS: dict[str, Layer] = {
             extra_columns=("building_id",),
         ),
         Layer(
+            "public_facilities", "public_facility", ("Point",), "Point",
+            (
+                # OSM's amenity tag names the kind: amenity=doctors is a clinic.
+                Field("kind", kind="choice", required=True, choices=m.PUBLIC_FACILITY_KINDS,
+                      aliases=("amenity", "type"),
+                      synonyms=(("doctors", "clinic"), ("college", "university"),
+                                ("childcare", "kindergarten"))),
+                Field("name"),
+                Field("osm_id", kind="int"),
+            ),
+            "Schools, clinics and other public facilities",
+            extra_columns=("building_id",),
+        ),
+        Layer(
             "hazardous_sites", "hazardous_site", ("Point",), "Point",
             (
                 Field("name", required=True),
@@ -198,6 +214,7 @@ LAYERS: dict[str, Layer] = {
                 Field("source", default="import"),
             ),
             "Incidents",
+            time_span=("occurred_at", "occurred_at"),
         ),
         Layer(
             "service_stations", "service_station", ("Point",), "Point",
@@ -225,6 +242,7 @@ LAYERS: dict[str, Layer] = {
             ),
             "Raw GPS fixes of patrols",
             readers=PATROL_ROLES,
+            time_span=("recorded_at", "recorded_at"),
         ),
         Layer(
             "patrol_tracks", "patrol_track", (), "LineString",
@@ -233,6 +251,7 @@ LAYERS: dict[str, Layer] = {
             importable=False,
             readers=PATROL_ROLES,
             extra_columns=("officer_id", "started_at", "ended_at", "n_fixes"),
+            time_span=("started_at", "ended_at"),
         ),
     )
 }

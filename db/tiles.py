@@ -22,7 +22,7 @@ import shapely
 from sqlalchemy import Connection, Date, DateTime, Time, text
 from sqlalchemy.sql.elements import TextClause
 
-from db.layers import Layer
+from db.layers import LAYERS, Layer
 from db.models import Base
 from geo.chinese_datums import CHINA_BOX, wgs84_to_gcj02
 from geo.windows import DailyWindow
@@ -53,6 +53,7 @@ MIN_ZOOM: dict[str, int] = {
     "incidents": 12,
     "cameras": 12,
     "premises": 12,
+    "public_facilities": 12,
     "facility_issues": 12,
     "focus_areas": 12,
     # 4,470 segments in 127 kB at z13; z12 holds three times as many
@@ -71,14 +72,11 @@ MIN_ZOOM: dict[str, int] = {
     "gps_fixes": 16,
 }
 
-# Layers whose features happen at a time: the columns a row's time runs from and to. Their
+# Layers whose features happen at a time (`Layer.time_span`). Their
 # tiles can be asked for a period (and hours of day), so the map's time control draws the
 # same incidents and patrols as its analyses count.
 TIME_BOUND: dict[str, tuple[str, str]] = {
-    "incidents": ("occurred_at", "occurred_at"),
-    "gps_fixes": ("recorded_at", "recorded_at"),
-    "patrol_tracks": ("started_at", "ended_at"),
-}
+    layer.name: layer.time_span for layer in LAYERS.values() if layer.time_span is not None}
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,9 @@ its patrol tracks built, and one user per role.
 """
 
 import re
-import socket
-import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 
 from api.main import create_app
 from api.security import hash_password
@@ -21,15 +17,10 @@ from beatbook.settings import Settings
 from db.migrate import upgrade
 from db.users import upsert_user
 from tests.conftest import PASSWORD, TEST_DB, fresh_database, libpq
+from tests.serving import served
 
 READY = "body[data-ready=true]"
 GAP_COLOUR = "#ff0a8c"  # beatbook.js: the patrol gaps' loud colour
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +38,10 @@ def live_server(server_url, demo_frames):
             upsert_user(conn, username=role, password_hash=hashed, role=role, officer_badge=badge,
                         station_code="HKI")
     engine.dispose()
-    port = free_port()
     # Offline by design: the page opens on the plain background (tests of the others ask for them).
     settings = Settings(database_url=libpq(url), environment="test", basemap="plain")
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served(create_app(settings)) as base:
+        yield base
 
 
 # Where the features of a tile layer are drawn, in page pixels (each point, or each shape's
