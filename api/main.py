@@ -9,8 +9,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api.errors import add_error_handlers
+from api.gate import DatabaseGate
 from api.routers import (
     analysis,
+    audit,
     auth,
     beats,
     disputes,
@@ -18,10 +20,12 @@ from api.routers import (
     incidents,
     inspections,
     layers,
+    ogc,
     plan,
     population,
     service,
     tiles,
+    users,
 )
 from beatbook.settings import Settings, get_settings
 from db.engine import get_engine
@@ -34,7 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.engine = engine or get_engine(settings.sqlalchemy_url)
+        app.state.engine = engine or get_engine(settings.sqlalchemy_url, settings.db_connections)
         yield
         if engine is None:
             app.state.engine.dispose()
@@ -43,9 +47,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   description="Community beats on a map: PostGIS behind, Leaflet in front.")
     app.state.settings = settings
     add_error_handlers(app)
+    app.add_middleware(DatabaseGate, slots=settings.db_connections)
     for router in (auth.router, beats.router, layers.router, analysis.router, incidents.router,
                    plan.router, population.router, disputes.router, inspections.router, education.router,
-                   service.router, tiles.router, web_router):
+                   service.router, audit.router, users.router, ogc.router, tiles.router, web_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
