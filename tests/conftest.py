@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -41,15 +40,27 @@ def libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[URL]:
+STARTED_CLUSTER = pytest.StashKey[bool]()
+
+
+def pytest_configure(config):
+    """Start the embedded cluster once, in the process that runs (or farms out) the tests:
+    pytest-xdist's workers, started after this, would otherwise race to create it."""
     settings = Settings()
-    started_here = settings.uses_embedded_db and not cluster.is_running(settings)
-    if settings.uses_embedded_db:
-        cluster.start(settings, echo=print)
-    yield make_url(settings.sqlalchemy_url)
-    if started_here:
-        cluster.stop(settings)
+    if hasattr(config, "workerinput") or not settings.uses_embedded_db or cluster.is_running(settings):
+        return
+    cluster.start(settings, echo=print)
+    config.stash[STARTED_CLUSTER] = True
+
+
+def pytest_unconfigure(config):
+    if config.stash.get(STARTED_CLUSTER, False):
+        cluster.stop(Settings())
+
+
+@pytest.fixture(scope="session")
+def server_url() -> URL:
+    return make_url(Settings().sqlalchemy_url)
 
 
 @pytest.fixture(scope="session")
