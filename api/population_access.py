@@ -15,8 +15,8 @@ from fastapi import Depends, Query, Request
 from api.deps import CurrentUser, DbDep, SettingsDep
 from api.errors import Forbidden, InvalidInput, NotFound
 from db import population as queries
-from db.history import record_read
 from db.access import visible_beats
+from db.history import record_read
 from db.users import UserRecord
 
 

@@ -106,7 +106,7 @@ def test_the_database_shows_each_role_the_records_of_its_beats_only(conn, world,
                 assert seen == expected, table
         # Counts over people come from views without names: every beat, every role.
         assert conn.execute(text("SELECT count(*) FROM resident_fact")).scalar_one() == 3
-        assert "name" not in conn.execute(text("SELECT * FROM resident_fact LIMIT 1")).keys()
+        assert "name" not in list(conn.execute(text("SELECT * FROM resident_fact LIMIT 1")).keys())
     finally:
         access.act_as_owner(conn)
 
@@ -267,11 +267,13 @@ def test_the_matrix_names_every_route(app):
     assert served - PUBLIC == set(ROUTES), "a route was added or removed: add it to ROUTES"
 
 
+EMPTY_LAYER = b'{"type": "FeatureCollection", "features": []}'
+
+
 def _send(client, method, path, kind, headers):
     if kind == "file":
         return client.request(method, path, headers=headers,
-                              files={"file": ("cameras.geojson", b'{"type": "FeatureCollection", '
-                                                                 b'"features": []}', "application/geo+json")})
+                              files={"file": ("cameras.geojson", EMPTY_LAYER, "application/geo+json")})
     return client.request(method, path, headers=headers, json=_body(kind) if kind else None)
 
 

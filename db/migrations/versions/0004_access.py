@@ -27,8 +27,8 @@ Roles belong to the whole server, so the downgrade leaves them (another database
 server may use them) and takes back only what it granted here. Creating them needs a
 superuser or CREATEROLE once; then the migrating user is made a member of each.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from db.access import ENSURE_ROLES, ROLES
 
