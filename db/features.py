@@ -92,12 +92,18 @@ def _jsonable(value):
     return value
 
 
-def layer_frame(conn: Connection, layer: Layer):
-    """The whole layer as a GeoDataFrame in EPSG:4326, for export."""
+def layer_frame(conn: Connection, layer: Layer, *, columns: Sequence[str] | None = None,
+                bbox: Sequence[float] | None = None):
+    """The layer (within ``bbox``, if given) as a GeoDataFrame in EPSG:4326, for export, with
+    ``columns`` (by default all)."""
     import geopandas as gpd
 
-    source = table(layer.table, column("id"), column("geom"), *map(column, layer.columns))
-    query = select(source.c.id, *(source.c[name] for name in layer.columns), source.c.geom).order_by(source.c.id)
+    columns = layer.columns if columns is None else tuple(columns)
+    source = table(layer.table, column("id"), column("geom"), *map(column, columns))
+    query = select(source.c.id, *(source.c[name] for name in columns), source.c.geom).order_by(source.c.id)
+    if bbox is not None:
+        envelope = func.ST_MakeEnvelope(*bbox, 4326)
+        query = query.where(source.c.geom.op("&&")(envelope), func.ST_Intersects(source.c.geom, envelope))
     return gpd.read_postgis(query, conn, geom_col="geom", crs="EPSG:4326")
 
 

@@ -73,6 +73,11 @@ class Layer:
     def columns_for(self, role: str) -> tuple[str, ...]:
         return self.columns if role in PERSONAL_READERS else self.public_columns
 
+    def exports_personal(self, role: str) -> bool:
+        """Whether what the role reads of this layer names people or follows officers: an
+        export of it goes into the audit log."""
+        return self.readers != ALL_ROLES or self.columns_for(role) != self.public_columns
+
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")

@@ -180,6 +180,7 @@ ROUTES = {
     ("GET", "/api/beats/workload"): (EVERYONE, "/api/beats/workload", None),
     ("GET", "/api/layers"): (EVERYONE, "/api/layers", None),
     ("GET", "/api/layers/{layer}"): (EVERYONE, "/api/layers/buildings", None),
+    ("GET", "/api/layers/{layer}/export"): (EVERYONE, "/api/layers/premises/export?format=csv", None),
     ("POST", "/api/layers/{layer}/import"): (frozenset({"supervisor", "admin"}), "/api/layers/cameras/import", "file"),
     ("GET", "/api/analysis/nights"): (EVERYONE, "/api/analysis/nights?beat=OWN", None),
     ("GET", "/api/analysis/patrol-gaps"): (EVERYONE, "/api/analysis/patrol-gaps?beat=OWN", None),

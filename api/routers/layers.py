@@ -1,7 +1,7 @@
 import dataclasses
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.routing import APIRoute
@@ -9,8 +9,10 @@ from pydantic import BaseModel
 
 from api.deps import BBoxDep, CurrentUser, DbDep, ReadableLayer, SettingsDep, WritableLayer
 from api.errors import InvalidInput, PayloadTooLarge
+from api.exports import FORMATS, export_bytes
 from beatbook.ingest import ImportOptions, import_file
-from db.features import read_features
+from db.features import layer_frame, read_features
+from db.history import record_read
 from db.layers import LAYERS
 
 # The multipart boundaries and the small form fields around the file.
@@ -92,6 +94,25 @@ def get_layer_features(
                       "href": str(request.url.include_query_params(after=next_after))})
     return {"type": "FeatureCollection", "features": features,
             "numberReturned": len(features), "links": links}
+
+
+@router.get("/{layer}/export")
+def export_layer(
+    layer: ReadableLayer, user: CurrentUser, db: DbDep, request: Request, bbox: BBoxDep,
+    format: Annotated[Literal[tuple(FORMATS)], Query(description="gpkg, geojson, csv (WKT) or xlsx")] = "gpkg",
+) -> Response:
+    """The layer (within ``bbox``) as a file, with the columns the role may read. An export of
+    fields that name people, or of officers' positions, is written to the audit log."""
+    columns = layer.columns_for(user.role)
+    frame = layer_frame(db, layer, columns=columns, bbox=bbox)
+    if layer.exports_personal(user.role):
+        client = request.client.host if request.client else None
+        record_read(db, user_id=user.id, action="export", table=layer.table, record_id=None, client=client,
+                    details={"layer": layer.name, "format": format, "bbox": bbox, "rows": len(frame)})
+    media_type, suffix = FORMATS[format]
+    return Response(export_bytes(frame, format, layer.name), media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{layer.name}.{suffix}"',
+                             "Cache-Control": "no-store"})
 
 
 @router.post("/{layer}/import", response_model=ImportResult)
