@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from api.deps import CurrentUser, DbDep, SettingsDep
+from api.deps import CurrentUser, DbDep, Page, SettingsDep
 from api.errors import Forbidden, InvalidInput, NotFound
 from db import population as queries
 from db.access import visible_beats
@@ -89,10 +89,7 @@ AsOf = Annotated[date | None, Query(description="the day asked about (local); de
 
 def next_links(request: Request, next_after: int | None) -> list[dict]:
     """The link to the next page of a list paged by id, if there is one."""
-    if next_after is None:
-        return []
-    return [{"rel": "next", "type": "application/geo+json",
-             "href": str(request.url.include_query_params(after=next_after))}]
+    return Page.links(request, next_after)
 
 
 def audit_reads(db, user: UserRecord, request: Request, table: str, ids, *, action: str = "read",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from api.security import create_token
 from db import access
 from tests.metres import area, box, metric, point
+from tests.tokens import bearer
 
 ROLES = ("officer", "supervisor", "planner", "admin")
 KEEPERS = frozenset({"officer", "supervisor", "admin"})
@@ -71,8 +71,7 @@ def world(conn, users):
 
 @pytest.fixture
 def as_role(users, settings):
-    tokens = {role: create_token(users[role], role, secret=settings.secret_key, minutes=10) for role in ROLES}
-    return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
+    return lambda role: bearer(users[role], role, settings.secret_key)
 
 
 # --- the database's own rules ----------------------------------------------------------------

@@ -9,9 +9,9 @@ import requests
 from owslib.ogcapi.features import Features
 from sqlalchemy import text
 
-from api.security import create_token
 from tests.metres import area, box, lonlat, metric, point
 from tests.serving import served
+from tests.tokens import bearer
 
 
 @pytest.fixture
@@ -37,8 +37,7 @@ def ogc(app, users, settings, world):
     """An OWSLib client for a role, on the app served over loopback."""
     with served(app) as base:
         def client(role: str) -> Features:
-            token = create_token(users[role], role, secret=settings.secret_key, minutes=10)
-            api = Features(f"{base}/ogc", headers={"Authorization": f"Bearer {token}"})
+            api = Features(f"{base}/ogc", headers=bearer(users[role], role, settings.secret_key))
             # OWSLib merges the headers into its module-wide defaults: the next client would
             # send this one's token. Each keeps a copy of its own.
             api.headers = dict(api.headers)
