@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
+from api.answer_cache import AnswerCache
 from api.errors import add_error_handlers
 from api.gate import DatabaseGate
 from api.routers import (
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(title="Beatbook", version="0.1.0", lifespan=lifespan,
                   description="Community beats on a map: PostGIS behind, Leaflet in front.")
     app.state.settings = settings
+    app.state.answers = AnswerCache(settings.answer_cache_mb * 2**20)
     add_error_handlers(app)
     app.add_middleware(DatabaseGate, slots=settings.db_connections)
     for router in (auth.router, beats.router, layers.router, analysis.router, incidents.router,

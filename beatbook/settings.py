@@ -43,6 +43,9 @@ class Settings(BaseSettings):
 
     # Connections to the database per API process, and so requests served at once.
     db_connections: int = Field(10, ge=1, le=40)
+    # Answers many users ask alike (tiles, the tonight view's analyses) kept per API process
+    # while the data is unchanged (api/answer_cache.py); 0 keeps none.
+    answer_cache_mb: int = Field(128, ge=0)
 
     max_upload_mb: int = Field(50, ge=1)
     max_page_size: int = Field(1000, ge=1)

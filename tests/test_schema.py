@@ -5,15 +5,16 @@ from datetime import date
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
+from db.generation import include_object
 from db.models import metadata
+from db.partitions import include_object
 
 
 def test_migrations_match_the_models(conn):
-    context = MigrationContext.configure(conn, opts={"include_object": alembic_helpers.include_object})
+    context = MigrationContext.configure(conn, opts={"include_object": include_object})
     assert compare_metadata(context, metadata) == []
 
 

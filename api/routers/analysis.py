@@ -1,7 +1,8 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
+from api.answer_cache import KeptDep
 from api.deps import CurrentUser, DbDep
 from api.patrol_analysis import default_nights, entrance_audit_features, patrol_gap_features
 from api.patrol_params import GapParamsDep
@@ -11,31 +12,35 @@ from geo.entrance_audit import REASONS
 router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 
 
-@router.get("/nights")
-def nights(place: PlaceDep, db: DbDep, user: CurrentUser) -> dict:
+@router.get("/nights", response_model=None)
+def nights(place: PlaceDep, db: DbDep, user: CurrentUser, kept: KeptDep) -> Response:
     """The nights the analyses take when none are given: the week up to the last night with
     patrols. A page asks this first, so that all its analyses can then run at once on the same nights."""
-    first, last = default_nights(db, place, None, None)
-    return {"place": place.code, "nights": [first.isoformat(), last.isoformat()]}
+
+    def make() -> dict:
+        first, last = default_nights(db, place, None, None)
+        return {"place": place.code, "nights": [first.isoformat(), last.isoformat()]}
+
+    return kept.json(make)
 
 
-@router.get("/patrol-gaps")
+@router.get("/patrol-gaps", response_model=None)
 def patrol_gaps(
-    place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
+    place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser, kept: KeptDep,
     revisits: Annotated[bool, Query(description="also list passed entrances and focus areas")] = False,
-) -> dict:
+) -> Response:
     """Street parts, focus areas and entrances the patrols of those nights did not pass."""
-    return patrol_gap_features(db, place, params, with_passed=revisits)
+    return kept.json(lambda: patrol_gap_features(db, place, params, with_passed=revisits))
 
 
-@router.get("/unmanaged-entrances")
+@router.get("/unmanaged-entrances", response_model=None)
 def unmanaged_entrances(
-    place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
+    place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser, kept: KeptDep,
     reason: Annotated[Literal[REASONS] | None, Query()] = None,
     burglary_days: Annotated[int, Query(ge=1, le=365, description="burglaries of the last N days count")] = 30,
     burglary_radius_m: Annotated[float, Query(gt=0, le=1000)] = 100.0,
     limit: Annotated[int | None, Query(ge=1, description="send only the riskiest N (all are counted)")] = None,
-) -> dict:
+) -> Response:
     """Entrances of unmanaged, ungated or unwatched buildings, ranked by risk."""
-    return entrance_audit_features(db, place, params, reason=reason, burglary_days=burglary_days,
-                                   burglary_radius_m=burglary_radius_m, limit=limit)
+    return kept.json(lambda: entrance_audit_features(db, place, params, reason=reason, burglary_days=burglary_days,
+                                                     burglary_radius_m=burglary_radius_m, limit=limit))

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
+from api.answer_cache import Kept, KeptDep
 from api.deps import DbDep, ReadableLayer
 from api.errors import InvalidInput, answer_or_422
 from api.incident_params import local_range
@@ -36,6 +37,7 @@ def get_tile(
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description=f"zoom, 0..{MAX_ZOOM}")],
     x: Annotated[int, Path(ge=0, description="column, 0..2^z-1, from the west")],
     y: Annotated[int, Path(ge=0, description="row, 0..2^z-1, from the north")],
+    kept: KeptDep,
     datum: Annotated[Literal[DATUMS], Query(
         description="the basemap's coordinates: wgs84 (OpenStreetMap, Tianditu) or gcj02 "
                     "(AMap/Gaode, Tencent), where every feature is drawn shifted into GCJ-02")] = "wgs84",
@@ -59,15 +61,22 @@ def get_tile(
     Incidents, GPS fixes and patrol tracks can be asked for the days ``start`` to ``end``
     and the ``hours`` of day (both in the area's time zone, the hours possibly across
     midnight): the map's time control draws what its analyses count.
+
+    Tiles are kept on the server while the data is unchanged (``api/answer_cache.py``).
     """
     if x >= 2**z or y >= 2**z:
         raise InvalidInput(f"at zoom {z}, x and y must be in 0..{2**z - 1}")
-    tile = answer_or_422(lambda: tile_bytes(db, layer, z, x, y, datum=datum, period=_period(db, start, end, hours)))
-    headers = dict(CACHE_HEADERS)
-    if len(tile) >= GZIP_FROM_BYTES and "gzip" in accept_encoding:
-        tile = gzip.compress(tile, compresslevel=GZIP_LEVEL)
-        headers["Content-Encoding"] = "gzip"
-    return Response(tile, media_type=MEDIA_TYPE, headers=headers)
+    gzipped = "gzip" in accept_encoding
+
+    def make() -> Kept:
+        tile = answer_or_422(lambda: tile_bytes(db, layer, z, x, y, datum=datum,
+                                                period=_period(db, start, end, hours)))
+        if len(tile) >= GZIP_FROM_BYTES and gzipped:
+            return Kept(gzip.compress(tile, compresslevel=GZIP_LEVEL), MEDIA_TYPE,
+                        {**CACHE_HEADERS, "Content-Encoding": "gzip"})
+        return Kept(tile, MEDIA_TYPE, CACHE_HEADERS)
+
+    return kept.content(make, variant=gzipped)
 
 
 def _period(db, start: date | None, end: date | None, hours: str | None) -> Period | None:

@@ -5,7 +5,9 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 from beatbook.settings import get_settings
+from db.generation import include_object
 from db.models import metadata
+from db.partitions import include_object
 
 config = context.config
 
@@ -15,7 +17,7 @@ def run_migrations() -> None:
     connectable = config.attributes.get("connection") or create_engine(url, poolclass=pool.NullPool)
     options = dict(
         target_metadata=metadata,
-        include_object=alembic_helpers.include_object,
+        include_object=include_object,
         process_revision_directives=alembic_helpers.writer,
         render_item=alembic_helpers.render_item,
         compare_type=True,
