@@ -25,9 +25,8 @@ from datetime import date
 from typing import Annotated
 
 import cachetools
+import pydantic_core
 from fastapi import Depends, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 
 from api.deps import DbDep
@@ -96,8 +95,8 @@ class KeptAnswers:
         return self._cache.answer(self._db, (*self._asked, variant), make).response()
 
     def json(self, make: Callable[[], object]) -> Response:
-        """``make``'s answer as FastAPI would send it as JSON, kept."""
-        return self.content(lambda: Kept(JSONResponse(jsonable_encoder(make())).body, "application/json"))
+        """``make``'s answer as JSON, kept; as FastAPI sends a dict, NaN and infinities as null."""
+        return self.content(lambda: Kept(pydantic_core.to_json(make(), inf_nan_mode="null"), "application/json"))
 
 
 def kept_answers(request: Request, db: DbDep) -> KeptAnswers:

@@ -238,3 +238,14 @@ def test_the_gaps_are_worked_out_once_until_a_patrol_is_added(client, auth, conn
     after = client.get("/api/analysis/patrol-gaps", params=query, headers=officer).json()
     assert len(worked) == 2
     assert after["summary"]["covered_length_m"] > before["summary"]["covered_length_m"]
+
+
+def test_a_kept_json_answer_sends_what_is_not_a_number_as_null(conn, app):
+    from starlette.requests import Request
+
+    from api.answer_cache import KeptAnswers
+
+    request = Request({"type": "http", "method": "GET", "path": "/x", "query_string": b"", "headers": [],
+                       "app": app, "state": {"user": None}})
+    answer = KeptAnswers(request, conn).json(lambda: {"mean": float("nan"), "max": float("inf"), "n": 1})
+    assert answer.body == b'{"mean":null,"max":null,"n":1}'
