@@ -1,10 +1,11 @@
 """Load test: officers opening the tonight view of their beat at once, through HTTP on loopback.
 
-    python bench/load_test.py --buildings 100000 --users 50 --seconds 60 --workers 1 2
+    python bench/load_test.py --buildings 100000 --users 50 --seconds 60 --workers 1 2 --answer-cache-mb 128 0
 
 Builds (or reuses) the synthetic district of ``--buildings`` buildings in the scratch
 database that ``bench/map_render.py`` uses, with its officer, and for each number of
-``--workers`` serves Beatbook with uvicorn in a subprocess (``--workers N`` processes)
+``--workers`` and each size of the server's kept answers (``api/answer_cache.py``; 0, none
+kept, is the obvious alternative) serves Beatbook with uvicorn in a subprocess (``--workers N`` processes)
 and runs locust, headless, as a library: ``--users`` officers spawn within a few
 seconds and each signs in once (``POST /api/auth/token``, Argon2, slow on purpose).
 Once all are signed in the statistics start afresh and the load runs ``--seconds``
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import math
 import os
 import random
@@ -296,10 +298,11 @@ def free_port() -> int:
 class Server:
     """Beatbook under uvicorn with ``workers`` processes, in a subprocess, on the database at ``url``."""
 
-    def __init__(self, url: str, workers: int, log: Path, app: str = DEFAULT_APP) -> None:
+    def __init__(self, url: str, workers: int, log: Path, app: str = DEFAULT_APP, answer_cache_mb: int = 128) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, DATABASE_URL=url, BEATBOOK_BASEMAP="plain",
+                   BEATBOOK_ANSWER_CACHE_MB=str(answer_cache_mb),
                    # One key for every worker: a token signed by one is checked by another.
                    BEATBOOK_SECRET_KEY=secrets.token_urlsafe(32))
         self.log = log.open("w")
@@ -487,6 +490,9 @@ def main() -> None:
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="officers started a second")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run for each, same load")
+    parser.add_argument("--answer-cache-mb", type=int, nargs="+", default=[128, 0],
+                        help="the server's kept answers (BEATBOOK_ANSWER_CACHE_MB) per worker; one run for "
+                             "each with each number of workers; 0 keeps none")
     parser.add_argument("--think", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
                         help="seconds an officer looks at the map between steps")
     parser.add_argument("--connections", type=int, default=6, help="requests a browser has in flight at once")
@@ -508,9 +514,11 @@ def main() -> None:
           f"{os.cpu_count()} cores shared with locust and "
           f"PostgreSQL (load average {load:.1f} before)", flush=True)
     totals = {}
-    for workers in args.workers:
-        log = Path(tempfile.gettempdir()) / f"beatbook-load-test-{os.getpid()}-{workers}.log"
-        server = Server(url, workers, log, args.app)
+    for workers, cache_mb in itertools.product(args.workers, args.answer_cache_mb):
+        log = Path(tempfile.gettempdir()) / f"beatbook-load-test-{os.getpid()}-{workers}-{cache_mb}.log"
+        server = Server(url, workers, log, args.app, cache_mb)
+        run = (f"{workers} worker{'s' * (workers > 1)}, "
+               + (f"answers kept ({cache_mb} MB)" if cache_mb else "no answers kept"))
         try:
             result = run_load(server.base, users=args.users, seconds=args.seconds, spawn_rate=args.spawn_rate,
                               think=tuple(args.think), connections=args.connections,
@@ -518,9 +526,9 @@ def main() -> None:
                               database=name)
         finally:
             server.stop()
-        totals[workers] = (print_table(result, title=f"uvicorn, {workers} worker{'s' * (workers > 1)}"
-                                                  + (f", {args.app}" if args.app != DEFAULT_APP else "") + ":"),
-                           result["duration"], result["entries"])
+        totals[run] = (print_table(result, title=f"uvicorn, {run}"
+                                              + (f", {args.app}" if args.app != DEFAULT_APP else "") + ":"),
+                       result["duration"], result["entries"])
         # The last line of each traceback in the server's log: what the 5xx were.
         problems = Counter(line[:200] for line in log.read_text().splitlines()
                            if re.match(r"[\w.]+(Error|Exception)\b.*:", line))
@@ -529,11 +537,11 @@ def main() -> None:
         log.unlink()
     if len(totals) > 1:
         print("\nall requests, side by side:")
-        for workers, (total, duration, entries) in totals.items():
+        for run, (total, duration, entries) in totals.items():
             views = entries.get(("tonight view, complete", VIEW))
             done = (f"median {views.median_response_time:,.0f} ms, {views.num_requests / duration:.2f} a second"
                     if views and views.num_requests else "none within the window")
-            print(f"  {workers} worker{'s' * (workers > 1):1s}  {total.num_requests / duration:6.1f} req/s, "
+            print(f"  {run:36s} {total.num_requests / duration:6.1f} req/s, "
                   f"p95 {total.get_response_time_percentile(0.95):6,.0f} ms, errors {total.num_failures:,}; "
                   f"tonight views complete: {done}")
 

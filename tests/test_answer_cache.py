@@ -175,16 +175,19 @@ def test_a_failed_answer_is_not_kept_and_the_next_asker_makes_it(conn):
     assert cache.answer(conn, ("q",), make).body == b"good" and len(calls) == 1
 
 
+STATION_CODES = itertools.count()
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.one_of(st.integers(0, 2), st.just("write")), max_size=30))
 def test_what_is_handed_out_is_always_what_would_be_made_now(conn, steps):
     """Any mix of questions and writes: every answer equals a fresh one."""
     cache = AnswerCache(2**20)
-    written = itertools.count()
     for step in steps:
         if step == "write":
+            # Every example writes in the test's one transaction: the codes go on across them.
             conn.execute(text("INSERT INTO station (code, name) VALUES (:c, 'property')"),
-                         {"c": f"P-{next(written)}-{id(steps)}"})
+                         {"c": f"P-{next(STATION_CODES)}"})
             continue
 
         def now(step=step) -> str:
@@ -198,7 +201,8 @@ def test_what_is_handed_out_is_always_what_would_be_made_now(conn, steps):
 # --- through the API -----------------------------------------------------------------------
 
 
-def test_a_tile_is_cut_once_for_everyone_of_a_role_until_the_data_changes(client, auth, conn, beat, monkeypatch):
+@pytest.mark.usefixtures("beat")
+def test_a_tile_is_cut_once_for_everyone_of_a_role_until_the_data_changes(client, auth, conn, monkeypatch):
     from api.routers import tiles
 
     cut = []
@@ -223,7 +227,8 @@ def test_a_tile_is_cut_once_for_everyone_of_a_role_until_the_data_changes(client
     assert client.get("/api/tiles/gps_fixes/17/0/0.mvt", headers=auth("planner")).status_code == 403
 
 
-def test_the_gaps_are_worked_out_once_until_a_patrol_is_added(client, auth, conn, beat, monkeypatch):
+@pytest.mark.usefixtures("beat")
+def test_the_gaps_are_worked_out_once_until_a_patrol_is_added(client, auth, conn, monkeypatch):
     from api.routers import analysis
 
     worked = []
