@@ -266,6 +266,33 @@ def synth(
 
 
 @app.command()
+def prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be dropped; drop nothing.")] = False,
+) -> None:
+    """Drop whole months of GPS fixes and incidents older than their retention
+    (BEATBOOK_GPS_FIX_RETENTION_MONTHS, BEATBOOK_INCIDENT_RETENTION_MONTHS); never the current month."""
+    from db.partitions import months_before
+    from db.partitions import prune as drop_months
+
+    settings = get_settings()
+    retention = {"gps_fix": settings.gps_fix_retention_months, "incident": settings.incident_retention_months}
+    with psycopg.connect(database_url()) as conn:
+        try:
+            with conn.transaction():
+                for table, keep in retention.items():
+                    if not keep:
+                        typer.echo(f"{table}: kept whole (no retention set)")
+                        continue
+                    old = (months_before if dry_run else drop_months)(conn, table, keep)
+                    done = "would drop" if dry_run else "dropped"
+                    typer.echo(f"{table}: {done} {len(old)} month(s), {sum(m.rows for m in old):,} rows, "
+                               f"older than {keep} month(s)" + "".join(f"\n  {m}" for m in old))
+        except psycopg.errors.LockNotAvailable:
+            _say("the tables are busy with long reads; nothing was dropped: run it again")
+            raise typer.Exit(1) from None
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     track_max_speed_mps: float = Field(15.0, gt=0)
     track_max_gap_s: float = Field(300.0, gt=0)
 
+    # Months of GPS fixes and of incidents kept before the current month; ``beatbook prune``
+    # drops whole months older than that. None or 0 keeps them all.
+    gps_fix_retention_months: int | None = Field(None, ge=0)
+    incident_retention_months: int | None = Field(None, ge=0)
+
     host: str = "127.0.0.1"
     port: int = 8000
     # The background the map opens on; without internet it falls back to plain by itself.

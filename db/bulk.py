@@ -11,6 +11,7 @@ import shapely
 from psycopg import sql
 
 from db.models import SRID
+from db.partitions import ensure_months_of
 
 
 def copy_frame(
@@ -26,7 +27,10 @@ def copy_frame(
 
     Runs inside the caller's transaction, so a failure leaves nothing behind.
     NaN, NaT and None become NULL. Returns the number of rows written.
+    A table split by month (migration 0006) has the months of the rows made first: it has no
+    partition to take a row of a month that has none.
     """
+    ensure_months_of(conn, table, frame)
     columns = list(frame.columns)
     data = frame.copy()
     for col in geometry_columns:

@@ -467,9 +467,12 @@ class Inspection(Base):
 
 
 class Incident(Base):
+    """Split by month of ``occurred_at`` (migration 0006), which is therefore part of the key."""
+
     __tablename__ = "incident"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    __table_args__ = ({"postgresql_partition_by": "RANGE (occurred_at)"},)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True, index=True)
     type: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="import")
     description: Mapped[str | None] = mapped_column(Text)
@@ -587,17 +590,19 @@ class ServiceStation(Base):
 
 
 class GpsFix(Base):
-    """A raw GPS fix, kept as received; cleaning happens when tracks are derived."""
+    """A raw GPS fix, kept as received; cleaning happens when tracks are derived. Split by
+    month of ``recorded_at`` (migration 0006), which is therefore part of the key."""
 
     __tablename__ = "gps_fix"
     __table_args__ = (
         CheckConstraint("accuracy_m IS NULL OR accuracy_m >= 0", name="accuracy_nonnegative"),
         Index("ix_gps_fix_officer_time", "officer_id", "recorded_at"),
         Index("ix_gps_fix_recorded_at_brin", "recorded_at", postgresql_using="brin"),
+        {"postgresql_partition_by": "RANGE (recorded_at)"},
     )
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     geom = point()
     synthetic: Mapped[bool] = synthetic()

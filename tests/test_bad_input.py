@@ -41,6 +41,7 @@ def world(conn):
             FROM generate_series(0, {BUILDINGS - 1}) AS i;
         INSERT INTO entrance (building_id, access_control, geom)
             SELECT id, false, ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) FROM building;
+        SELECT beatbook_ensure_months('incident', '2026-10-20 02:00+03', '2026-10-20 02:00+03');
         INSERT INTO incident (occurred_at, type, geom) VALUES ('2026-10-20 02:00+03', 'burglary', {point(40, 5)});
         INSERT INTO station (code, name) VALUES ('HKI', 'Helsinki test station');
         INSERT INTO officer (badge, name) VALUES ('T-1', 'Test Officer');

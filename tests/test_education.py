@@ -50,6 +50,8 @@ def world(conn):
             (1, 1, {point(50, 50)}), (2, 1, {point(51, 50)}), (3, 3, {point(850, 50)});
         INSERT INTO resident (household_id, name, category, birth_year) VALUES
             (1, 'A', 'permanent', {old}), (2, 'B', 'permanent', {old}), (3, 'C', 'permanent', {old});
+        SELECT beatbook_ensure_months('incident', DATE '{TODAY - timedelta(days=20)}',
+                                      DATE '{TODAY - timedelta(days=20)}');
         INSERT INTO incident (occurred_at, type, geom) VALUES
             (DATE '{TODAY - timedelta(days=20)}', 'fraud', {point(450, 70)});
         INSERT INTO campaign (kind, topic, held_on, geom) VALUES

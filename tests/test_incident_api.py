@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from beatbook.generate.load import load_dataset
+from db.partitions import ensure_range
 
 BEAT = "HKI-02"
 # A Sunday evening of the demo's last month, and where it is planted: a point inside the beat.
@@ -30,6 +31,7 @@ def plant(pg, lon: float, lat: float, times, kind: str = "burglary", spread_m: f
     """Incidents of ``kind`` at the given times, at (lon, lat) or scattered ``spread_m`` round it."""
     rng = np.random.default_rng(seed)
     for moment in times:
+        ensure_range(pg, "incident", moment)
         dx, dy = rng.normal(0, spread_m, 2) if spread_m else (0.0, 0.0)
         pg.execute("INSERT INTO incident (occurred_at, type, geom) VALUES (%s, %s, ST_Point(%s, %s, 4326))",
                    (moment, kind, lon + dx / (111_320 * np.cos(np.radians(lat))), lat + dy / 110_574))

@@ -129,6 +129,8 @@ def test_a_scrap_buyer_by_a_burglary_hot_spot_is_flagged(client, auth, conn, wor
     cluster = [(250 + dx, 240 + dy) for dx in (-20, 0, 20) for dy in (-20, 0, 20) for _ in range(3)]
     scattered = [(x, y) for x in range(-750, 751, 300) for y in range(-750, 751, 300)]
     rows = ", ".join(f"(DATE '{TODAY - timedelta(days=10)}', 'burglary', {point(x, y)})" for x, y in cluster + scattered)
+    month = {"t": TODAY - timedelta(days=10)}
+    conn.execute(text("SELECT beatbook_ensure_months('incident', :t, :t)"), month)
     conn.execute(text(f"INSERT INTO incident (occurred_at, type, geom) VALUES {rows}"))
     response = client.get("/api/inspections/scrap-buyers", params={"beat": "T-2", "radius_m": 100},
                           headers=auth("officer"))

@@ -25,6 +25,7 @@ def world(conn):
         UPDATE building SET geom = ST_Translate(geom, (id - 200) * 0.0017, 0);
         INSERT INTO premises (id, trade, name, responsible_person, geom) VALUES
             (200, 'hotel', 'Inn', 'Hidden Keeper', {point(50, 50)});
+        SELECT beatbook_ensure_months('incident', '2026-11-01 12:00Z', '2026-11-03 12:00Z');
         INSERT INTO incident (id, occurred_at, type, geom) VALUES
             (201, '2026-11-01 12:00Z', 'burglary', {point(10, 10)}),
             (202, '2026-11-02 12:00Z', 'burglary', {point(20, 10)}),

@@ -136,6 +136,7 @@ def test_bad_parameters_are_4xx_with_a_reason(client, auth, beat, params, status
 
 def test_the_audit_lists_the_unmanaged_entrance_with_its_risk(client, auth, conn, beat):
     conn.execute(text(f"""
+        SELECT beatbook_ensure_months('incident', '2026-06-01 02:00+02', '2026-11-01 02:00+02');
         INSERT INTO incident (occurred_at, type, geom) VALUES
             ('2026-11-01 02:00+02', 'burglary', {metric(f'POINT({X0 + 80} {Y0 + 120})')}),
             ('2026-11-01 02:00+02', 'theft', {metric(f'POINT({X0 + 80} {Y0 + 120})')}),

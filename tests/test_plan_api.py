@@ -31,6 +31,7 @@ def beat(conn):
         INSERT INTO entrance (id, building_id, access_control, geom) VALUES
             (1, 1, false, {point(50, 110)}), (2, 2, false, {point(250, 110)}), (3, 3, true, {point(150, 110)});
         INSERT INTO household (id, building_id, geom) VALUES (1, 1, {point(50, 120)}), (2, 1, {point(51, 120)});
+        SELECT beatbook_ensure_months('incident', '2026-10-20 02:00+03', '2026-10-22 02:00+03');
         INSERT INTO incident (occurred_at, type, geom) VALUES
             ('2026-10-20 02:00+03', 'burglary', {point(250, 90)}),
             ('2026-10-21 02:00+03', 'burglary', {point(250, 90)}),

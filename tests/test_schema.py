@@ -8,7 +8,6 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
-from db.generation import include_object
 from db.models import metadata
 from db.partitions import include_object
 

@@ -264,6 +264,9 @@ REQUIRED = {"incident": {"occurred_at": "2026-03-01T22:00:00+08:00", "type": "bu
 
 
 def insert_points(conn, table: str, wgs: np.ndarray) -> list[int]:
+    if table == "incident":
+        at = {"t": REQUIRED[table]["occurred_at"]}
+        conn.execute(text("SELECT beatbook_ensure_months('incident', :t, :t)"), at)
     columns = "".join(f", {name}" for name in REQUIRED[table])
     values = "".join(f", :{name}" for name in REQUIRED[table])
     insert = text(f"INSERT INTO {table} (geom{columns}) "
@@ -375,6 +378,7 @@ def test_incident_and_track_tiles_hold_the_period_and_hours_asked_for(client, of
     conn.execute(text("""
         INSERT INTO area (name, metric_srid, timezone, geom)
         VALUES ('sz', 32650, 'Asia/Shanghai', ST_Multi(ST_Buffer(ST_Point(114.0579, 22.5431, 4326), 0.1)));
+        SELECT beatbook_ensure_months('incident', '2026-09-01 02:00+08', '2026-10-21 00:00+08');
         INSERT INTO incident (id, occurred_at, type, geom) VALUES
             (1, '2026-10-20 02:00+08', 'burglary', ST_Point(114.0579, 22.5431, 4326)),
             (2, '2026-10-20 14:00+08', 'theft', ST_Point(114.0580, 22.5431, 4326)),

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from beatbook.generate.load import load_dataset
+from db.partitions import ensure_range
 from db.patrols import metric_crs, read_fixes, rebuild_tracks
 from geo.tracks import CleaningReport, clean_fixes, epoch_seconds, split_tracks
 from tests.test_cli import beatbook, cli_db  # noqa: F401  (fixtures of the CLI's own database)
@@ -272,11 +273,12 @@ def add_officer(conn, badge: str) -> int:
 def add_fixes(conn, officer: int, rows) -> None:
     """Fixes from rows of (seconds after T0, metres north of the origin, synthetic)."""
     for seconds, north, synthetic in rows:
+        at = T0 + pd.Timedelta(seconds=seconds)
+        conn.execute(text("SELECT beatbook_ensure_months('gps_fix', :t, :t)"), {"t": at})
         conn.execute(text("""
             INSERT INTO gps_fix (officer_id, recorded_at, accuracy_m, geom, synthetic)
             VALUES (:o, :t, 5, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :s)
-        """), {"o": officer, "t": T0 + pd.Timedelta(seconds=seconds), "lon": LON,
-               "lat": LAT + north * METRE_LAT, "s": synthetic})
+        """), {"o": officer, "t": at, "lon": LON, "lat": LAT + north * METRE_LAT, "s": synthetic})
 
 
 def stored_tracks(conn) -> list[tuple]:
@@ -373,6 +375,7 @@ def test_the_tracks_command_rebuilds_with_the_options_given(beatbook, cli_db):  
     with psycopg.connect(cli_db) as conn:
         officer = conn.execute("INSERT INTO officer (badge, name) VALUES ('CLI-1', 'Cli') "
                                "RETURNING id").fetchone()[0]
+        ensure_range(conn, "gps_fix", T0)
         for seconds in (0, 30, 270, 300):
             conn.execute("INSERT INTO gps_fix (officer_id, recorded_at, geom) "
                          "VALUES (%s, %s, ST_SetSRID(ST_MakePoint(24.94, 60.17 + %s), 4326))",

@@ -5,7 +5,6 @@ from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
 from beatbook.settings import get_settings
-from db.generation import include_object
 from db.models import metadata
 from db.partitions import include_object
 
