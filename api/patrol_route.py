@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import gpxpy
-import gpxpy.gpx
 import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection
 
+from api.exports import GpxTrack, GpxWaypoint, gpx_text
 from api.incident_analysis import Grid, hotspot_features
 from api.patrol_analysis import GapParams, entrance_audit_features, patrol_gap_features
 from db import analysis as queries
@@ -184,25 +183,19 @@ def _answer(place, params, request, targets, plan: RoutePlan, lines, start, end,
 
 def as_gpx(answer: dict) -> str:
     """The route as a GPX track and its stops as waypoints, for the officer's phone."""
-    gpx = gpxpy.gpx.GPX()
-    gpx.creator = "Beatbook"
-    track = gpxpy.gpx.GPXTrack(name=f"Patrol route, beat {answer['summary']['beat']}")
-    gpx.tracks.append(track)
+    walked, stops = [], []
     for feature in answer["features"]:
         p = feature["properties"]
         if p["feature"] == "route":
             # The streets as walked, one after the other: one segment, each joint once.
-            segment = gpxpy.gpx.GPXTrackSegment()
             for line in feature["geometry"]["coordinates"]:
-                for lon, lat in line[1:] if segment.points else line:
-                    segment.points.append(gpxpy.gpx.GPXTrackPoint(lat, lon))
-            track.segments.append(segment)
+                walked += line[1:] if walked else line
         elif p["feature"] == "stop":
             lon, lat = feature["geometry"]["coordinates"]
-            gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
-                lat, lon, name=f"{p['order']}. {p['kind']} {p['arrival']}",
-                description=f"arrive {p['arrival']}, stay {p['stay_min']:g} min"))
-    return gpx.to_xml()
+            stops.append(GpxWaypoint(lon, lat, name=f"{p['order']}. {p['kind']} {p['arrival']}",
+                                     description=f"arrive {p['arrival']}, stay {p['stay_min']:g} min"))
+    route = GpxTrack(f"Patrol route, beat {answer['summary']['beat']}", [walked] if walked else [])
+    return gpx_text([route], stops)
 
 
 def _counts(frame: pd.DataFrame) -> dict:

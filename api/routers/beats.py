@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, DbDep
 from api.incident_params import workload_period
+from api.result_files import ResultFormat, result_file
 from db.features import read_features
 from db.layers import LAYERS
 from db.workload import beat_measures
@@ -27,7 +28,7 @@ def list_beats(db: DbDep, user: CurrentUser) -> dict:
 
 @router.get("/workload")
 def beat_workload(
-    db: DbDep, user: CurrentUser,
+    db: DbDep, user: CurrentUser, fmt: ResultFormat,
     start: Annotated[date | None, Query(description="first day of incidents counted (local)")] = None,
     end: Annotated[date | None, Query(description="last day; default: the latest incident's")] = None,
     households: Annotated[float, WEIGHT] = 1.0,
@@ -52,8 +53,9 @@ def beat_workload(
                                 **{k: (round(float(getattr(row, k)), 2) if k == "street_km" else int(getattr(row, k)))
                                    for k in MEASURES}}}
                 for row in table.itertuples(index=False)]
-    return {"type": "FeatureCollection", "features": features,
-            "summary": {"incidents_counted": [start.isoformat(), end.isoformat()], "weights": weights,
-                        "workload": "sum of weight x measure / its mean over the beats, over the sum of the "
-                                    "weights: the average beat is 1.0",
-                        **balance(table["workload"].to_numpy())}}
+    answer = {"type": "FeatureCollection", "features": features,
+              "summary": {"incidents_counted": [start.isoformat(), end.isoformat()], "weights": weights,
+                          "workload": "sum of weight x measure / its mean over the beats, over the sum of the "
+                                      "weights: the average beat is 1.0",
+                          **balance(table["workload"].to_numpy())}}
+    return result_file(answer, fmt, "workload", "all")

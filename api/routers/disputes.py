@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.deps import CurrentUser, DbDep, PageDep
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from api.result_files import ResultFormat, result_file
 from db import disputes as queries
 from db.analysis import inside_area
 from db.history import history, record_change, record_read
@@ -169,11 +170,11 @@ def list_disputes(
 
 @router.get("/repeat-locations")
 def repeat_locations(request: Request, db: DbDep, user: CurrentUser, page: PageDep, beat: BeatDep,
-                     days: Annotated[int, DaysQuery] = queries.REPEAT_DAYS) -> dict:
+                     fmt: ResultFormat, days: Annotated[int, DaysQuery] = queries.REPEAT_DAYS) -> dict:
     """Buildings with two or more disputes reported within ``days`` of each other, by building
     id: a point on the building, its address, its disputes (all, repeats, open) and their dates."""
     features, next_after = queries.repeat_locations(db, beat=beat, days=days, limit=page.limit, after=page.after)
-    return page.answer(request, features, next_after)
+    return result_file(page.answer(request, features, next_after), fmt, "repeat-locations", beat or "all")
 
 
 @router.get("/{dispute_id}")

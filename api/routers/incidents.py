@@ -11,6 +11,7 @@ from api.deps import CurrentUser, DbDep
 from api.errors import InvalidInput, answer_or_422
 from api.incident_params import FilterDep, SelectionDep
 from api.places import PlaceDep
+from api.result_files import ResultFormat, result_file
 
 router = APIRouter(prefix="/api/analysis", tags=["incidents"])
 
@@ -41,7 +42,7 @@ CellQuery = Query(gt=0, le=5000, description="cell size in metres (hexagon: edge
 
 @router.get("/incident-density")
 def incident_density(
-    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser,
+    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, fmt: ResultFormat,
     method: Literal["kde", "hex", "segment"] = "kde",
     cell_m: Annotated[float | None, CellQuery] = None,
     bandwidth_m: Annotated[float | None, Query(gt=0, le=5000, description="kde: quartic search radius or "
@@ -53,13 +54,14 @@ def incident_density(
     """Where incidents concentrate: a kernel density (PNG overlay and volume contours), or counts
     per hexagon or per street segment."""
     grid = answers.Grid(method, cell_m, bandwidth_m, kernel, snap_m)
-    return answer_or_422(lambda: answers.density_features(db, place, which, grid,
-                                                      shares=_numbers(shares, "shares")))
+    return result_file(answer_or_422(lambda: answers.density_features(db, place, which, grid,
+                                                                  shares=_numbers(shares, "shares"))),
+                       fmt, "incident-density", place.code)
 
 
 @router.get("/hotspots")
 def hotspots(
-    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser,
+    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, fmt: ResultFormat,
     unit: Literal["hex", "segment"] = "hex",
     cell_m: Annotated[float, CellQuery] = 100.0,
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
@@ -69,9 +71,9 @@ def hotspots(
     snap_m: Annotated[float, Query(gt=0, le=500)] = 50.0,
 ) -> dict:
     """Hot and cold spots by Getis-Ord Gi*, with a false-discovery-rate correction."""
-    return answer_or_422(lambda: answers.hotspot_features(
+    return result_file(answer_or_422(lambda: answers.hotspot_features(
         db, place, which, answers.Grid(unit, cell_m, snap_m=snap_m), alpha=alpha, fdr=fdr,
-        permutations=permutations, with_all=all))
+        permutations=permutations, with_all=all)), fmt, "hotspots", place.code)
 
 
 @router.get("/near-repeat")
@@ -117,7 +119,7 @@ def hotspot_accuracy(
 
 @router.get("/spikes")
 def spike_alerts(
-    place: PlaceDep, db: DbDep, user: CurrentUser, selection: SelectionDep,
+    place: PlaceDep, db: DbDep, user: CurrentUser, selection: SelectionDep, fmt: ResultFormat,
     end: Annotated[date | None, Query(description="last day of this period; default: the latest incident's")] = None,
     unit: Literal["beat", "hex"] = "beat",
     cell_m: Annotated[float, CellQuery] = 200.0,
@@ -129,5 +131,6 @@ def spike_alerts(
     _, last = answers.default_dates(db, place, None, end, days=1)
     first = last - timedelta(days=period_days * (periods + 1) - 1)
     which = selection.between(place, first, last)
-    return answer_or_422(lambda: answers.spike_features(db, place, which, unit=unit, cell_m=cell_m,
-                                                    period_days=period_days, periods=periods, alpha=alpha))
+    return result_file(answer_or_422(lambda: answers.spike_features(
+        db, place, which, unit=unit, cell_m=cell_m, period_days=period_days, periods=periods, alpha=alpha)),
+        fmt, "spikes", place.code)

@@ -1,19 +1,23 @@
 import dataclasses
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from sqlalchemy import Connection
 
 from api.deps import BBoxDep, CurrentUser, DbDep, ReadableLayer, SettingsDep, WritableLayer
-from api.errors import InvalidInput, PayloadTooLarge
+from api.errors import InvalidInput, NotFound, PayloadTooLarge
 from api.exports import FORMATS, export_bytes
+from api.incident_params import local_range
 from beatbook.ingest import ImportOptions, import_file
+from db.analysis import whole_area
 from db.features import layer_frame, read_features
 from db.history import record_read
-from db.layers import LAYERS
+from db.layers import LAYERS, Layer
 
 # The multipart boundaries and the small form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -41,6 +45,8 @@ class UploadLimitRoute(APIRoute):
 router = APIRouter(prefix="/api/layers", tags=["layers"], route_class=UploadLimitRoute)
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".gpx", ".csv", ".csv.gz", ".tsv", ".txt")
+# GPX is what GPS apps read: tracks, with each point's time.
+GPX_LAYERS = ("patrol_tracks",)
 
 
 class LayerInfo(BaseModel):
@@ -99,20 +105,60 @@ def get_layer_features(
 @router.get("/{layer}/export")
 def export_layer(
     layer: ReadableLayer, user: CurrentUser, db: DbDep, request: Request, bbox: BBoxDep,
-    format: Annotated[Literal[tuple(FORMATS)], Query(description="gpkg, geojson, csv (WKT) or xlsx")] = "gpkg",
+    format: Annotated[Literal[tuple(FORMATS)], Query(
+        description="gpkg, geojson, csv (WKT), xlsx, or gpx (patrol tracks only: a <trk> per track, "
+                    "each point with its time)")] = "gpkg",
+    start: Annotated[date | None, Query(description="incidents, GPS fixes, patrol tracks: those of this day "
+                                                    "(local) ...")] = None,
+    end: Annotated[date | None, Query(description="... to this day (local), both needed; a track "
+                                                  "that overlaps the days comes whole")] = None,
+    feature_id: Annotated[int | None, Query(alias="id", ge=1, description="only this feature, e.g. one "
+                                                                        "patrol track")] = None,
 ) -> Response:
-    """The layer (within ``bbox``) as a file, with the columns the role may read. An export of
-    fields that name people, or of officers' positions, is written to the audit log."""
+    """The layer as a file: its features within ``bbox``, of the days ``start`` to ``end`` and the
+    one ``id``, whichever are given, with the columns the role may read. An export of fields that
+    name people, or of officers' positions (GPS fixes, patrol tracks), is written to the audit log."""
+    if format == "gpx" and layer.name not in GPX_LAYERS:
+        raise InvalidInput(f"gpx is for {', '.join(GPX_LAYERS)}; export {layer.name} as gpkg, geojson, csv or xlsx")
     columns = layer.columns_for(user.role)
-    frame = layer_frame(db, layer, columns=columns, bbox=bbox)
+    frame = _chosen(layer_frame(db, layer, columns=columns, bbox=bbox), layer, _days(db, layer, start, end),
+                    feature_id)
+    if feature_id is not None and frame.empty:
+        raise NotFound(f"no feature {feature_id} in layer {layer.name} (within the bbox and days, if asked)")
     if layer.exports_personal(user.role):
         client = request.client.host if request.client else None
         record_read(db, user_id=user.id, action="export", table=layer.table, record_id=None, client=client,
-                    details={"layer": layer.name, "format": format, "bbox": bbox, "rows": len(frame)})
+                    details={"layer": layer.name, "format": format, "bbox": bbox, "start": start, "end": end,
+                             "id": feature_id, "rows": len(frame)})
     media_type, suffix = FORMATS[format]
+    filename = layer.name if feature_id is None else f"{layer.name}_{feature_id}"
     return Response(export_bytes(frame, format, layer.name), media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{layer.name}.{suffix}"',
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.{suffix}"',
                              "Cache-Control": "no-store"})
+
+
+def _days(db: Connection, layer: Layer, start: date | None, end: date | None) -> tuple[datetime, datetime] | None:
+    """Local midnight of ``start`` to local midnight after ``end``, for a layer whose features
+    happen at a time."""
+    if start is None and end is None:
+        return None
+    if start is None or end is None:
+        raise InvalidInput("give both start and end (local dates), or neither")
+    if layer.time_span is None:
+        timed = ", ".join(name for name, other in LAYERS.items() if other.time_span)
+        raise InvalidInput(f"{layer.name} are not bound to a time; start and end are for {timed}")
+    area = whole_area(db)
+    return local_range(area.tz if area else "UTC", start, end)
+
+
+def _chosen(frame, layer: Layer, days: tuple[datetime, datetime] | None, feature_id: int | None):
+    """The features of the days (those whose time overlaps them), or the one asked for."""
+    if days is not None:
+        starts, ends = layer.time_span
+        frame = frame[(frame[starts] < days[1]) & (frame[ends] >= days[0])]
+    if feature_id is not None:
+        frame = frame[frame["id"] == feature_id]
+    return frame
 
 
 @router.post("/{layer}/import", response_model=ImportResult)

@@ -4,7 +4,7 @@ access-control gates guard the most."""
 from datetime import date, time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
@@ -14,6 +14,7 @@ from api.errors import InvalidInput, NotFound, answer_or_422
 from api.incident_params import FilterDep, workload_period
 from api.patrol_params import GapParamsDep
 from api.places import PlaceDep
+from api.result_files import ResultFormat, RouteFormat, result_file
 from db import analysis as queries
 from db.analysis import MAX_CAMERA_RANGE_M
 from geo.workload import MEASURES
@@ -103,10 +104,8 @@ class CameraPlan(PlanOptions):
 
 
 @router.post("/patrol-route", response_model=None)
-def plan_patrol_route(place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser,
-                      plan: Annotated[RouteOptions, Body()] = RouteOptions(),
-                      output: Annotated[Literal["geojson", "gpx"], Query(alias="format")] = "geojson",
-                      ) -> dict | Response:
+def plan_patrol_route(place: PlaceDep, params: GapParamsDep, db: DbDep, user: CurrentUser, fmt: RouteFormat,
+                      plan: Annotated[RouteOptions, Body()] = RouteOptions()) -> dict | Response:
     """Tonight's route: the streets and unmanaged entrances the patrols of the nights did not pass
     (the query parameters of the patrol analyses) and the hot spots of the 90 days before, visited
     in the order that collects the most within the time budget, on the street network. The answer
@@ -118,14 +117,12 @@ def plan_patrol_route(place: PlaceDep, params: GapParamsDep, db: DbDep, user: Cu
         values=patrol_route.TargetValues(**plan.values.model_dump()), max_targets=plan.max_targets,
         time_limit_s=plan.time_limit_s)
     answer = answer_or_422(lambda: patrol_route.patrol_route(db, place, params, request))
-    if output == "gpx":
-        return Response(patrol_route.as_gpx(answer), media_type="application/gpx+xml", headers={
-            "Content-Disposition": f'attachment; filename="route-{place.code}.gpx"'})
-    return answer
+    return result_file(answer, fmt, "patrol-route", place.code, gpx=patrol_route.as_gpx)
 
 
 @router.post("/beats")
-def plan_beats(db: DbDep, user: CurrentUser, plan: Annotated[BeatsPlan, Body()] = BeatsPlan()) -> dict:
+def plan_beats(db: DbDep, user: CurrentUser, fmt: ResultFormat,
+               plan: Annotated[BeatsPlan, Body()] = BeatsPlan()) -> dict:
     """The beats divided anew into k contiguous, compact beats of about equal workload (the
     blocks their streets cut them into are the units), today's beats and officers beside it:
     each new beat's workload against the mean, the balance before and after, and which officer
@@ -139,13 +136,14 @@ def plan_beats(db: DbDep, user: CurrentUser, plan: Annotated[BeatsPlan, Body()] 
     if area is None:
         raise InvalidInput("the area is not set up: load an area before planning beats")
     weights = {k: getattr(plan.weights, k) for k in MEASURES}
-    return answer_or_422(lambda: beat_plan.beat_plan_answer(
+    scope = "_".join(sorted(set(codes))) if plan.beats else "all"
+    return result_file(answer_or_422(lambda: beat_plan.beat_plan_answer(
         db, sorted(set(codes)), k=plan.k or len(set(codes)), weights=weights, srid=area.srid, since=since,
-        until=until, as_of=end, afresh=plan.afresh))
+        until=until, as_of=end, afresh=plan.afresh)), fmt, "beat-plan", scope)
 
 
 @router.post("/cameras")
-def plan_cameras(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser,
+def plan_cameras(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, fmt: ResultFormat,
                  plan: Annotated[CameraPlan, Body()] = CameraPlan()) -> dict:
     """k new camera sites that see the most of what no camera sees yet: unmanaged or ungated
     entrances and the incidents of the period (the same query parameters as the incident
@@ -159,16 +157,18 @@ def plan_cameras(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser
     if len(candidates.frame) > MAX_CANDIDATE_SITES:
         raise InvalidInput(f"{len(candidates.frame):,} candidate sites; at most {MAX_CANDIDATE_SITES:,}: "
                            f"raise spacing_m or ask about a smaller place")
-    return answer_or_422(lambda: siting.camera_plan(
+    return result_file(answer_or_422(lambda: siting.camera_plan(
         db, place, candidates, k=plan.k, range_m=plan.range_m, which=which,
-        weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s))
+        weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s)),
+        fmt, "camera-sites", place.code)
 
 
 @router.post("/access-control")
-def plan_access_control(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser,
+def plan_access_control(place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, fmt: ResultFormat,
                         plan: Annotated[PlanOptions, Body()] = PlanOptions()) -> dict:
     """k buildings whose access-control gate would guard the most: each building's ungated
     entrances, weighed by the risk the entrance audit gives them."""
-    return answer_or_422(lambda: siting.gate_plan(
+    return result_file(answer_or_422(lambda: siting.gate_plan(
         db, place, k=plan.k, since=which.since, until=which.until,
-        weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s))
+        weights=siting.DemandWeights(**plan.weights.model_dump()), time_limit_s=plan.time_limit_s)),
+        fmt, "gate-sites", place.code)

@@ -25,6 +25,7 @@ from api.catchments import Catchment, walking_catchments
 from api.deps import CurrentUser, DbDep, PageDep, RecordKeeper
 from api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from api.population_access import own_beats
+from api.result_files import ResultFormat, result_file
 from db import service as queries
 from db.analysis import Place, find_beat, inside_area, whole_area
 from db.disputes import beat_known, local_today
@@ -108,6 +109,7 @@ def _catchment_page(page, request: Request, features: list[dict], **summary) -> 
 def station_catchments(
     request: Request, db: DbDep, user: CurrentUser, page: PageDep,
     place: Annotated[Place, Depends(catchment_place)],
+    fmt: ResultFormat,
     walk_m: Annotated[float, WalkQuery] = 800.0,
 ) -> dict:
     """Each service station within ``walk_m`` of the place (beat, or the whole area), by id, with
@@ -128,14 +130,15 @@ def station_catchments(
         "station_id": int(s.id), "name": s.name, "opening_hours": s.opening_hours, "in_place": bool(s.in_place),
         "station": _point(s.lon, s.lat)}, c.counts)
         for s, c in zip(stations.itertuples(index=False), catchments, strict=True)]
-    return _catchment_page(page, request, features, place=place.code, walk_m=walk_m, stations=len(features),
-                           gap=gap)
+    return result_file(_catchment_page(page, request, features, place=place.code, walk_m=walk_m,
+                                       stations=len(features), gap=gap), fmt, "station-catchments", place.code)
 
 
 @router.get("/schools/catchments")
 def school_catchments(
     request: Request, db: DbDep, user: CurrentUser, page: PageDep,
     place: Annotated[Place, Depends(catchment_place)],
+    fmt: ResultFormat,
     walk_m: Annotated[float, WalkQuery] = 800.0,
     as_of: Annotated[date | None, Query(description="the day asked about; default today (local)")] = None,
 ) -> dict:
@@ -158,8 +161,9 @@ def school_catchments(
         "building_id": None if pd.isna(s.building_id) else int(s.building_id),
         "address": s.address, "in_place": bool(s.in_place), "school": _point(s.lon, s.lat)}, _by_stage(c.counts))
         for s, c in zip(schools.itertuples(index=False), catchments, strict=True)]
-    return _catchment_page(page, request, features, place=place.code, walk_m=walk_m, **_school_age(as_of),
-                           schools=len(features), gap=_by_stage(gap))
+    return result_file(_catchment_page(page, request, features, place=place.code, walk_m=walk_m,
+                                       **_school_age(as_of), schools=len(features), gap=_by_stage(gap)),
+                       fmt, "school-catchments", place.code)
 
 
 # --- residents who need home service ---------------------------------------------------------
