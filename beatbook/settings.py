@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     track_max_speed_mps: float = Field(15.0, gt=0)
     track_max_gap_s: float = Field(300.0, gt=0)
 
+    # The Dask scheduler the batch analyses (``beatbook coverage``) run on, e.g.
+    # tcp://10.0.0.5:8786; none starts a local cluster of worker processes for each run.
+    dask_scheduler: str | None = None
+
     # Months of GPS fixes and of incidents kept before the current month; ``beatbook prune``
     # drops whole months older than that. None or 0 keeps them all.
     gps_fix_retention_months: int | None = Field(None, ge=0)

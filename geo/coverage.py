@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 import shapely
@@ -189,12 +190,23 @@ def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
     the first nights, so the later ones cost little.
     """
     streets = np.asarray(streets, dtype=object)
+    return coverage_of(covered_stretches(streets, tracks, radius, chunk=chunk), shapely.length(streets))
+
+
+def covered_stretches(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
+                      chunk: int = 100_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stretches of each street within ``radius`` of a track piece: (segment, from_m, to_m),
+    merged and sorted (see ``street_coverage``).
+
+    A street's stretches depend on that street and the pieces near it alone, not on the
+    other streets measured with it; and the stretches of two sets of tracks, merged by
+    ``merge_intervals``, are those of both together. So streets and tracks may be cut
+    into tiles and time chunks and their stretches merged (``geo/tiled_coverage.py``).
+    """
+    streets = np.asarray(streets, dtype=object)
     pieces = line_pieces(streets)
     piece_len = pieces.length
-    # Where each piece starts along its street: the length of the street's pieces before it.
-    before = np.cumsum(piece_len) - piece_len
-    first = np.flatnonzero(np.r_[True, pieces.owner[1:] != pieces.owner[:-1]])[: len(pieces)]
-    starts = before - np.repeat(before[first], np.diff(np.r_[first, len(pieces)]))
+    starts = _starts_along(pieces.owner, piece_len)
     # Merged cover so far, per street piece, in the piece's own parameter (0 to 1).
     key, lo, hi = np.empty(0, dtype=int), np.empty(0), np.empty(0)
     open_pieces = np.ones(len(pieces), dtype=bool)
@@ -208,11 +220,28 @@ def street_coverage(streets: np.ndarray, tracks: TrackPieces, radius: float, *,
         key, lo, hi = merge_intervals(np.r_[key, i[hit]], np.r_[lo, new_lo[hit]], np.r_[hi, new_hi[hit]])
         open_pieces[key[(lo <= 0.0) & (hi >= 1.0)]] = False
     # Along each street, in metres; pieces abut, so merging across them is merging in metres.
-    owner = pieces.owner[key]
-    key, m_lo, m_hi = merge_intervals(owner, starts[key] + lo * piece_len[key],
-                                      starts[key] + hi * piece_len[key])
-    length = shapely.length(streets)
-    covered = np.bincount(key, weights=m_hi - m_lo, minlength=len(streets))
+    return merge_intervals(pieces.owner[key], starts[key] + lo * piece_len[key],
+                           starts[key] + hi * piece_len[key])
+
+
+@numba.njit(cache=True)
+def _starts_along(owner: np.ndarray, piece_len: np.ndarray) -> np.ndarray:
+    """Where each piece starts along its line: the lengths of the line's pieces before it,
+    summed in order along that line alone. So a line's numbers do not depend on the lines
+    before it in the array, and a piece ends (start + 1 * length) exactly where the next
+    one starts."""
+    starts = np.zeros(len(owner))
+    for k in range(1, len(owner)):
+        if owner[k] == owner[k - 1]:
+            starts[k] = starts[k - 1] + piece_len[k - 1]
+    return starts
+
+
+def coverage_of(stretches: tuple[np.ndarray, np.ndarray, np.ndarray], length: np.ndarray) -> StreetCoverage:
+    """The coverage of streets of the given lengths from their covered stretches, merged and
+    sorted as ``covered_stretches`` gives them."""
+    key, m_lo, m_hi = stretches
+    covered = np.bincount(key, weights=m_hi - m_lo, minlength=len(length))
     return StreetCoverage(length, np.minimum(covered, length), _complement(key, m_lo, m_hi, length))
 
 

@@ -15,6 +15,7 @@ import shapely
 from shapely import STRtree
 
 from geo.coverage import (
+    StreetCoverage,
     TrackPieces,
     gap_lines,
     geometry_passes,
@@ -76,21 +77,30 @@ def patrol_gaps(
     geometry (lines or polygons); ``entrances``: id, x, y. All in one metric CRS.
     """
     street_geoms = streets["geometry"].to_numpy()
-    cover = street_coverage(street_geoms, pieces, radius_m)
+    street_table, gaps = street_gaps(streets, street_coverage(street_geoms, pieces, radius_m))
+    focus = _focus_coverage(focus_areas, street_geoms, pieces, nights, radius_m)
+    entrance_table = entrance_revisits(
+        entrances, point_passes(entrances["x"].to_numpy(), entrances["y"].to_numpy(), pieces, radius_m), nights)
+    return PatrolGaps(street_table, gaps, focus, entrance_table,
+                      _summary(street_table, focus, entrance_table, pieces))
+
+
+def street_gaps(streets: pd.DataFrame, cover: StreetCoverage) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The streets' table (id, length_m, covered_m) and their gaps (street_id, from_m, to_m,
+    length_m, geometry), from the streets (id, geometry) and their coverage."""
     street_table = pd.DataFrame({"id": streets["id"].to_numpy(), "length_m": cover.length_m,
                                  "covered_m": cover.covered_m})
     gaps = cover.gaps.assign(street_id=streets["id"].to_numpy()[cover.gaps["segment"].to_numpy()],
                              length_m=cover.gaps["to_m"] - cover.gaps["from_m"],
-                             geometry=gap_lines(street_geoms, cover.gaps))
-    focus = _focus_coverage(focus_areas, street_geoms, pieces, nights, radius_m)
-    entrance_visits = revisits(
-        point_passes(entrances["x"].to_numpy(), entrances["y"].to_numpy(), pieces, radius_m),
-        len(entrances), nights.elapsed,
-    )
-    entrance_table = pd.concat([entrances[["id"]].reset_index(drop=True),
-                                entrance_visits.reset_index(drop=True)], axis=1)
-    return PatrolGaps(street_table, gaps.drop(columns="segment"), focus, entrance_table,
-                      _summary(street_table, focus, entrance_table, pieces))
+                             geometry=gap_lines(streets["geometry"].to_numpy(), cover.gaps))
+    return street_table, gaps.drop(columns="segment")
+
+
+def entrance_revisits(entrances: pd.DataFrame, passes: pd.DataFrame, nights: Nights) -> pd.DataFrame:
+    """The entrances' ids with their revisits (passes, last_pass, mean_gap_h, max_gap_h),
+    from their passes (target: the entrance's position)."""
+    visits = revisits(passes, len(entrances), nights.elapsed)
+    return pd.concat([entrances[["id"]].reset_index(drop=True), visits.reset_index(drop=True)], axis=1)
 
 
 def _focus_coverage(focus_areas: pd.DataFrame, street_geoms: np.ndarray, pieces: TrackPieces,

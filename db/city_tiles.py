@@ -1,0 +1,90 @@
+"""The SQL of the city coverage cut into tiles: where the targets are (to cut them into
+tiles), a tile's targets by id, and the tracks near a tile that start in one time chunk.
+
+A tile's streets, entrances and track vertices come out exactly as ``db/analysis.py``
+gives them for the whole place (the same clipping, the same transforms, the same
+filters), so that a tile's answer is a part of the whole's, number for number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection
+
+from db import analysis as queries
+from geo.crs import to_lonlat
+from geo.tiling import Box, TimeChunk
+
+# The tracks asked for are those whose lon/lat box meets the halo's, grown by this much: a
+# piece between two fixes is straight in metres but bent in lon/lat, by 0.75 m over 4.5 km
+# (the longest piece the default track cleaning leaves: 15 m/s for 5 minutes) and 15 m over
+# 20 km, at 60 degrees north.
+TRACK_BOX_MARGIN_M = 50.0
+
+
+def street_anchors(conn: Connection, place: queries.Place) -> pd.DataFrame:
+    """The first vertex (id, x, y) of every street segment that may meet the place."""
+    return queries.with_metric_xy(queries.place_frame(conn, """
+        SELECT s.id, ST_X(ST_StartPoint(s.geom)) AS lon, ST_Y(ST_StartPoint(s.geom)) AS lat
+        FROM street_segment s JOIN {place} b ON s.geom && b.geom
+    """, {"place": place.wkb}), place)
+
+
+def tile_streets(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:
+    """Of these street segments, the parts inside the place (id, geometry in metres), as
+    ``queries.streets`` cuts them."""
+    return queries.place_frame(conn, """
+        SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
+        FROM street_segment s JOIN {place} b ON s.geom && b.geom,
+             LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
+        WHERE s.id = ANY(CAST(:ids AS bigint[]))
+        ORDER BY s.id, part.path
+    """, {"place": place.wkb, "srid": place.srid, "ids": [int(i) for i in ids]}, geometry="wkb") \
+        .reindex(columns=["id", "geometry"])
+
+
+def tile_entrances(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:
+    """These entrances: id, lon, lat, and x, y in the place's metric CRS, as ``queries.entrances``."""
+    return queries.with_metric_xy(queries.place_frame(conn, """
+        SELECT e.id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+        FROM entrance e WHERE e.id = ANY(CAST(:ids AS bigint[])) ORDER BY e.id
+    """, {"ids": [int(i) for i in ids]}), place)
+
+
+def chunk_track_vertices(conn: Connection, place: queries.Place, *, since: datetime, until: datetime,
+                         radius_m: float, chunk: TimeChunk, halo: Box | None) -> pd.DataFrame:
+    """Vertices (track, x, y, t) of the tracks ``queries.track_vertices`` gives for the place
+    that start in the chunk and come near the halo (metres; None: nowhere), sorted by track
+    and time."""
+    if halo is None:
+        return _vertices([], [])
+    near = to_lonlat([shapely.box(*_corners(halo.grown(TRACK_BOX_MARGIN_M))).segmentize(100.0)], place.srid)[0]
+    rows = conn.execute(queries.place_sql("""
+        SELECT t.id, ST_AsBinary(ST_Transform(t.geom, :srid))
+        FROM patrol_track t JOIN {place} b ON true
+        WHERE t.ended_at >= :since AND t.started_at <= :until
+          AND t.started_at >= COALESCE(CAST(:chunk_start AS timestamptz), '-infinity')
+          AND t.started_at < COALESCE(CAST(:chunk_end AS timestamptz), 'infinity')
+          AND t.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326)
+          AND t.geom && ST_Expand(b.geom, :margin_deg)
+          AND ST_DWithin(t.geom::geography, b.geom::geography, :radius)
+        ORDER BY t.id
+    """), {"place": place.wkb, "srid": place.srid, "since": since, "until": until,
+           "chunk_start": chunk.start, "chunk_end": chunk.end, "radius": radius_m,
+           "margin_deg": queries.margin_deg(radius_m), **dict(zip(("xmin", "ymin", "xmax", "ymax"),
+                                                                   map(float, near.bounds)))}).all()
+    return _vertices([r[0] for r in rows], [bytes(r[1]) for r in rows])
+
+
+def _vertices(ids: list[int], wkbs: list[bytes]) -> pd.DataFrame:
+    coords, owner = shapely.get_coordinates(shapely.from_wkb(wkbs), include_m=True, return_index=True)
+    return pd.DataFrame({"track": np.asarray(ids, dtype=np.int64)[owner], "x": coords[:, 0],
+                         "y": coords[:, 1], "t": coords[:, 2]})
+
+
+def _corners(box: Box) -> tuple[float, float, float, float]:
+    return box.xmin, box.ymin, box.xmax, box.ymax
