@@ -32,7 +32,7 @@ def take_on_user(conn: Connection, request: Request) -> None:
         if scheme.lower() == "bearer" else None
     user = user_by_id(conn, user_id) if user_id is not None else None
     request.state.user = user
-    access.act_as(conn, user and user.id, user and user.role)
+    request.state.generation = access.act_as(conn, user and user.id, user and user.role)
 
 
 def get_db(request: Request) -> Iterator[Connection]:

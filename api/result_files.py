@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from fastapi.responses import Response
 
+from api.answer_cache import KeptAnswers
 from api.exports import FORMATS, collection_frame, export_bytes
 
 RESULT_FORMATS = ("geojson", "gpkg", "csv", "xlsx")
@@ -61,3 +62,10 @@ def result_file(answer: dict, fmt: str, name: str, place: str, *,
         headers["Link"] = f'<{following[0]}>; rel="next"'
     return Response(body, media_type=media_type, headers=headers)
 
+
+def kept_result(kept: KeptAnswers, make: Callable[[], dict], fmt: str, name: str, place: str) -> Response:
+    """``result_file`` of ``make()``, for answers many ask alike: the JSON is kept while the data
+    is unchanged (``api/answer_cache.py``); files, asked for now and then, are made each time."""
+    if fmt == "geojson":
+        return kept.json(make)
+    return result_file(make(), fmt, name, place)

@@ -53,13 +53,15 @@ DATABASE_ROLES = {"officer": "beatbook_keeper", "supervisor": "beatbook_keeper",
 ANONYMOUS = "beatbook_app"
 
 
-def act_as(conn: Connection, user_id: int | None, role: str | None) -> None:
+def act_as(conn: Connection, user_id: int | None, role: str | None) -> int:
     """The rest of the transaction runs with the rights of this user (None: before login, with
     infrastructure and the users table, no personal records). One statement, ``SET LOCAL``
-    both: it runs on every request."""
-    conn.execute(text("SELECT set_config('role', :db_role, true), set_config('beatbook.user_id', :id, true)"),
-                 {"db_role": ANONYMOUS if role is None else DATABASE_ROLES[role],
-                  "id": "" if user_id is None else str(user_id)})
+    both: it runs on every request. It also reads the data's generation (``db/generation.py``)
+    before any data is read, which is what an answer kept for later was made from."""
+    return conn.execute(text("SELECT set_config('role', :db_role, true), set_config('beatbook.user_id', :id, true), "
+                             "beatbook_data_generation()"),
+                        {"db_role": ANONYMOUS if role is None else DATABASE_ROLES[role],
+                         "id": "" if user_id is None else str(user_id)}).one()[2]
 
 
 def act_as_owner(conn: Connection) -> None:

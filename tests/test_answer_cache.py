@@ -84,6 +84,11 @@ def test_the_app_roles_reach_the_counts_only_through_the_function(conn, users):
 # --- the cache, on real connections --------------------------------------------------------
 
 
+def ask(cache: AnswerCache, conn, key: tuple, make) -> Kept:
+    """As a request asks: with the generation read before anything else."""
+    return cache.answer(conn, key, data_generation(conn), make)
+
+
 def counting(value):
     """A ``make`` that counts its calls and answers ``value()``."""
     calls = []
@@ -98,28 +103,28 @@ def counting(value):
 def test_an_answer_is_made_once_while_the_data_stands(conn):
     cache = AnswerCache(2**20)
     make, calls = counting(lambda: conn.execute(text("SELECT count(*) FROM station")).scalar_one())
-    first = cache.answer(conn, ("q",), make)
-    assert cache.answer(conn, ("q",), make) == first and len(calls) == 1
-    cache.answer(conn, ("other",), make)
+    first = ask(cache, conn, ("q",), make)
+    assert ask(cache, conn, ("q",), make) == first and len(calls) == 1
+    ask(cache, conn, ("other",), make)
     assert len(calls) == 2
     conn.execute(text("INSERT INTO station (code, name) VALUES ('NEW', 'new')"))
-    assert cache.answer(conn, ("q",), make).body == str(int(first.body) + 1).encode()
+    assert ask(cache, conn, ("q",), make).body == str(int(first.body) + 1).encode()
     assert len(calls) == 3
 
 
 def test_no_answer_is_kept_with_a_size_of_zero(conn):
     cache = AnswerCache(0)
     make, calls = counting(lambda: 1)
-    cache.answer(conn, ("q",), make)
-    cache.answer(conn, ("q",), make)
+    ask(cache, conn, ("q",), make)
+    ask(cache, conn, ("q",), make)
     assert len(calls) == 2
 
 
 def test_an_answer_larger_than_the_whole_cache_is_sent_not_kept(conn):
     cache = AnswerCache(100)
     make, calls = counting(lambda: "x" * 1000)
-    assert cache.answer(conn, ("q",), make).body == b"x" * 1000
-    cache.answer(conn, ("q",), make)
+    assert ask(cache, conn, ("q",), make).body == b"x" * 1000
+    ask(cache, conn, ("q",), make)
     assert len(calls) == 2
 
 
@@ -132,9 +137,9 @@ def test_an_answer_made_while_a_write_commits_is_not_kept(engine, committed):
         return Kept(b"maybe half of each", "text/plain")
 
     with engine.connect() as conn:
-        cache.answer(conn, ("q",), make)
+        ask(cache, conn, ("q",), make)
         steady, calls = counting(lambda: "steady")
-        cache.answer(conn, ("q",), steady)
+        ask(cache, conn, ("q",), steady)
         assert len(calls) == 1  # made again, not the half-made one
         conn.rollback()
 
@@ -150,12 +155,12 @@ def test_askers_at_once_wait_for_the_first_to_make_it(engine):
 
     answers = []
 
-    def ask() -> None:
+    def asker() -> None:
         with engine.connect() as conn:
-            answers.append(cache.answer(conn, ("slow",), make).body)
+            answers.append(ask(cache, conn, ("slow",), make).body)
             conn.rollback()
 
-    threads = [threading.Thread(target=ask) for _ in range(6)]
+    threads = [threading.Thread(target=asker) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -170,9 +175,9 @@ def test_a_failed_answer_is_not_kept_and_the_next_asker_makes_it(conn):
         raise ValueError("bad")
 
     with pytest.raises(ValueError):
-        cache.answer(conn, ("q",), fail)
+        ask(cache, conn, ("q",), fail)
     make, calls = counting(lambda: "good")
-    assert cache.answer(conn, ("q",), make).body == b"good" and len(calls) == 1
+    assert ask(cache, conn, ("q",), make).body == b"good" and len(calls) == 1
 
 
 STATION_CODES = itertools.count()
@@ -195,7 +200,7 @@ def test_what_is_handed_out_is_always_what_would_be_made_now(conn, steps):
             return f"{step}:{count}"
 
         make, _ = counting(now)
-        assert cache.answer(conn, (step,), make).body == now().encode()
+        assert ask(cache, conn, (step,), make).body == now().encode()
 
 
 # --- through the API -----------------------------------------------------------------------
@@ -251,6 +256,18 @@ def test_a_kept_json_answer_sends_what_is_not_a_number_as_null(conn, app):
     from api.answer_cache import KeptAnswers
 
     request = Request({"type": "http", "method": "GET", "path": "/x", "query_string": b"", "headers": [],
-                       "app": app, "state": {"user": None}})
+                       "app": app, "state": {"user": None, "generation": 0}})
     answer = KeptAnswers(request, conn).json(lambda: {"mean": float("nan"), "max": float("inf"), "n": 1})
     assert answer.body == b'{"mean":null,"max":null,"n":1}'
+
+
+@pytest.mark.usefixtures("beat")
+def test_a_kept_answer_is_gzipped_for_a_client_that_takes_it(client, auth, conn):
+    walk(conn, [(0, 100, at("23:00")), (70, 100, at("23:01"))])
+    query = {"beat": "T-1", "start": NIGHT, "end": NIGHT, "revisits": "true"}
+    officer = auth("officer")
+    zipped = client.get("/api/analysis/patrol-gaps", params=query, headers={**officer, "Accept-Encoding": "gzip"})
+    plain = client.get("/api/analysis/patrol-gaps", params=query, headers={**officer, "Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert zipped.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    assert zipped.json() == plain.json()

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
-from api.answer_cache import Kept, KeptDep
+from api.answer_cache import KeptDep
 from api.deps import DbDep, SettingsDep
 from db.features import data_credits, layer_extent
 from db.layers import LAYERS
@@ -24,12 +24,11 @@ def map_page(db: DbDep, settings: SettingsDep, kept: KeptDep) -> Response:
     """The page, made anew only when the beats or the data's credits change (it takes Folium
     a while)."""
 
-    def make() -> Kept:
+    def make() -> bytes:
         extent = layer_extent(db, LAYERS["beats"])
         page = {"credits": data_credits(db), "tile_min_zoom": MIN_ZOOM,
                 "basemaps": basemaps(settings.tianditu_key), "basemap": settings.basemap}
         centre = WORLD if extent is None else ((extent[1] + extent[3]) / 2, (extent[0] + extent[2]) / 2)
-        html = build_map_page(center=centre, **({"zoom": 2} if extent is None else {}), **page)
-        return Kept(html.encode(), "text/html; charset=utf-8")
+        return build_map_page(center=centre, **({"zoom": 2} if extent is None else {}), **page).encode()
 
-    return kept.content(make)
+    return kept.content(make, "text/html; charset=utf-8")

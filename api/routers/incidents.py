@@ -4,14 +4,15 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api import incident_analysis as answers
+from api.answer_cache import KeptDep
 from api.deps import CurrentUser, DbDep
 from api.errors import InvalidInput, answer_or_422
 from api.incident_params import FilterDep, SelectionDep
 from api.places import PlaceDep
-from api.result_files import ResultFormat, result_file
+from api.result_files import ResultFormat, kept_result, result_file
 
 router = APIRouter(prefix="/api/analysis", tags=["incidents"])
 
@@ -59,9 +60,9 @@ def incident_density(
                        fmt, "incident-density", place.code)
 
 
-@router.get("/hotspots")
+@router.get("/hotspots", response_model=None)
 def hotspots(
-    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, fmt: ResultFormat,
+    place: PlaceDep, which: FilterDep, db: DbDep, user: CurrentUser, kept: KeptDep, fmt: ResultFormat,
     unit: Literal["hex", "segment"] = "hex",
     cell_m: Annotated[float, CellQuery] = 100.0,
     alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
@@ -69,9 +70,9 @@ def hotspots(
     permutations: Annotated[int, Query(ge=0, le=9999, description="0: normal approximation")] = 0,
     all: Annotated[bool, Query(description="also the units that are not significant")] = False,
     snap_m: Annotated[float, Query(gt=0, le=500)] = 50.0,
-) -> dict:
+) -> Response:
     """Hot and cold spots by Getis-Ord Gi*, with a false-discovery-rate correction."""
-    return result_file(answer_or_422(lambda: answers.hotspot_features(
+    return kept_result(kept, lambda: answer_or_422(lambda: answers.hotspot_features(
         db, place, which, answers.Grid(unit, cell_m, snap_m=snap_m), alpha=alpha, fdr=fdr,
         permutations=permutations, with_all=all)), fmt, "hotspots", place.code)
 

@@ -1,12 +1,11 @@
 """Map layers as Mapbox vector tiles, so the map never loads a large layer whole."""
 
-import gzip
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from api.answer_cache import Kept, KeptDep
+from api.answer_cache import KeptDep
 from api.deps import DbDep, ReadableLayer
 from api.errors import InvalidInput, answer_or_422
 from api.incident_params import local_range
@@ -19,11 +18,7 @@ router = APIRouter(prefix="/api/tiles", tags=["tiles"])
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 # What a tile holds depends on the reader's role, so only the reader's browser keeps it,
 # and only as long as a panning session; the token is part of what it varies with.
-CACHE_HEADERS = {"Cache-Control": "private, max-age=60", "Vary": "Authorization, Accept-Encoding"}
-# Level 1 keeps nearly all of gzip's saving (a 456 kB z14 tile of buildings becomes 140 kB,
-# 128 kB at the default level) at a third of the time of the default.
-GZIP_LEVEL = 1
-GZIP_FROM_BYTES = 1024
+CACHE_HEADERS = {"Cache-Control": "private, max-age=60", "Vary": "Authorization"}
 
 
 @router.get(
@@ -44,7 +39,6 @@ def get_tile(
     start: Annotated[date | None, Query(description="incidents, GPS fixes, patrol tracks: from this day (local)")] = None,
     end: Annotated[date | None, Query(description="... to this day (local), both needed")] = None,
     hours: Annotated[str | None, Query(description="... and these hours of day (local), e.g. 22:00-06:00")] = None,
-    accept_encoding: Annotated[str, Header()] = "",
 ) -> Response:
     """Tile z/x/y of a layer (Web Mercator, XYZ scheme as in Leaflet) as a Mapbox vector tile.
 
@@ -66,17 +60,9 @@ def get_tile(
     """
     if x >= 2**z or y >= 2**z:
         raise InvalidInput(f"at zoom {z}, x and y must be in 0..{2**z - 1}")
-    gzipped = "gzip" in accept_encoding
-
-    def make() -> Kept:
-        tile = answer_or_422(lambda: tile_bytes(db, layer, z, x, y, datum=datum,
-                                                period=_period(db, start, end, hours)))
-        if len(tile) >= GZIP_FROM_BYTES and gzipped:
-            return Kept(gzip.compress(tile, compresslevel=GZIP_LEVEL), MEDIA_TYPE,
-                        {**CACHE_HEADERS, "Content-Encoding": "gzip"})
-        return Kept(tile, MEDIA_TYPE, CACHE_HEADERS)
-
-    return kept.content(make, variant=gzipped)
+    return kept.content(lambda: answer_or_422(lambda: tile_bytes(db, layer, z, x, y, datum=datum,
+                                                             period=_period(db, start, end, hours))),
+                        MEDIA_TYPE, CACHE_HEADERS)
 
 
 def _period(db, start: date | None, end: date | None, hours: str | None) -> Period | None:
