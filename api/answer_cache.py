@@ -119,7 +119,7 @@ class KeptAnswers:
         return self.content(lambda: pydantic_core.to_json(make(), inf_nan_mode="null"), "application/json")
 
 
-def kept_answers(request: Request, db: DbDep) -> KeptAnswers:
+async def kept_answers(request: Request, db: DbDep) -> KeptAnswers:
     return KeptAnswers(request, db)
 
 

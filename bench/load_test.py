@@ -8,8 +8,9 @@ database that ``bench/map_render.py`` uses, with its officer, and for each numbe
 kept, is the obvious alternative) serves Beatbook with uvicorn in a subprocess (``--workers N`` processes)
 and runs locust, headless, as a library: ``--users`` officers spawn within a few
 seconds and each signs in once (``POST /api/auth/token``, Argon2, slow on purpose).
-Once all are signed in the statistics start afresh and the load runs ``--seconds``
-(an officer whose sign-in failed signs in again, within the window).
+Once all are signed in (and ``--warm-up`` seconds later, to measure the steady state
+rather than the first views, which make the kept answers) the statistics start afresh and
+the load runs ``--seconds`` (an officer whose sign-in failed signs in again, within the window).
 
 Each officer is a browser showing the page at 1280 × 800 and asks what the page asks
 (``web/static/beatbook.js``), in its order and at most ``--connections`` requests at
@@ -382,9 +383,10 @@ class CpuMeter:
 # --- one run and its table ------------------------------------------------------------------
 
 
-def run_load(base: str, *, users: int, seconds: float, spawn_rate: float, think: tuple[float, float],
-             connections: int, keeps: bool, server: Server, database: str) -> dict:
-    """Spawn the officers, wait until all signed in, then measure ``seconds`` of load."""
+def run_load(base: str, *, users: int, seconds: float, warm_up: float, spawn_rate: float,
+             think: tuple[float, float], connections: int, keeps: bool, server: Server, database: str) -> dict:
+    """Spawn the officers, wait until all signed in and ``warm_up`` seconds more, then measure
+    ``seconds`` of load."""
     user_class = type("OfficerBrowser", (Officer,), {
         "abstract": False, "host": base, "think": think, "concurrency": connections, "keeps": keeps,
         "signed_in": [],
@@ -400,6 +402,7 @@ def run_load(base: str, *, users: int, seconds: float, spawn_rate: float, think:
     ramp = time.perf_counter() - started
     sign_in = _copy(env.stats.get("sign in", "POST"))
     sign_in_errors = [copy.copy(e) for e in env.stats.errors.values() if e.name == "sign in"]
+    gevent.sleep(warm_up)
     env.stats.reset_all()
     env.stats.errors.clear()
     meter = CpuMeter(server, database)
@@ -489,6 +492,9 @@ def main() -> None:
     parser.add_argument("--buildings", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warm-up", type=float, default=0.0, metavar="SECONDS",
+                        help="load the server this long after all signed in before measuring: the "
+                             "steady state, after the first views made the kept answers")
     parser.add_argument("--spawn-rate", type=float, default=10.0, help="officers started a second")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="uvicorn worker processes; one run for each, same load")
@@ -511,7 +517,8 @@ def main() -> None:
     prepare(libpq, url, args.buildings)
     load = os.getloadavg()[0]
     print(f"district of {args.buildings:,} buildings; {args.users} officers (spawned {args.spawn_rate:g}/s), "
-          f"{args.seconds:g} s measured after all signed in, think {args.think[0]:g}-{args.think[1]:g} s, "
+          f"{args.seconds:g} s measured after all signed in"
+          f"{f' and {args.warm_up:g} s of warm-up' if args.warm_up else ''}, think {args.think[0]:g}-{args.think[1]:g} s, "
           f"{args.connections} connections a browser, its cache {'cold' if args.cold_tiles else 'kept'}; "
           f"{os.cpu_count()} cores shared with locust and "
           f"PostgreSQL (load average {load:.1f} before)", flush=True)
@@ -522,7 +529,8 @@ def main() -> None:
         run = (f"{workers} worker{'s' * (workers > 1)}, "
                + (f"answers kept ({cache_mb} MB)" if cache_mb else "no answers kept"))
         try:
-            result = run_load(server.base, users=args.users, seconds=args.seconds, spawn_rate=args.spawn_rate,
+            result = run_load(server.base, users=args.users, seconds=args.seconds, warm_up=args.warm_up,
+                              spawn_rate=args.spawn_rate,
                               think=tuple(args.think), connections=args.connections,
                               keeps=not args.cold_tiles, server=server,
                               database=name)

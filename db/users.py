@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from db.access import DATABASE_ROLES, act_as
+
 
 @dataclass(frozen=True)
 class UserRecord:
@@ -29,11 +31,24 @@ def user_by_name(conn: Connection, username: str) -> UserRecord | None:
     return UserRecord(*row) if row else None
 
 
-def user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
-    row = conn.execute(
-        text(f"SELECT {_COLUMNS} FROM app_user WHERE id = :i AND active"), {"i": user_id}
-    ).one_or_none()
-    return UserRecord(*row) if row else None
+# The database role of a user's row (``db.access.DATABASE_ROLES``), in SQL.
+_DATABASE_ROLE = "CASE role {} END".format(
+    " ".join(f"WHEN '{role}' THEN '{database_role}'" for role, database_role in DATABASE_ROLES.items()))
+
+
+def take_on_user(conn: Connection, user_id: int | None) -> tuple[UserRecord | None, int]:
+    """The active user with this id, with the rest of the transaction given their rights
+    (as ``db.access.act_as`` does) in the same statement, and the data's generation: the
+    one round trip a request makes before its own queries. Without such a user, the rights
+    of none."""
+    row = None if user_id is None else conn.execute(text(f"""
+        SELECT {_COLUMNS}, set_config('role', {_DATABASE_ROLE}, true), set_config('beatbook.user_id', id::text, true),
+               beatbook_data_generation()
+        FROM app_user WHERE id = :i AND active
+    """), {"i": user_id}).one_or_none()
+    if row is None:
+        return None, act_as(conn, None, None)
+    return UserRecord(*row[:-3]), row[-1]
 
 
 def login_failed(conn: Connection, user_id: int, *, max_failures: int, lock_minutes: int) -> None:
