@@ -15,38 +15,24 @@ import pytest
 from sqlalchemy import text
 
 from api.exports import FORMATS, collection_frame, export_bytes
-from tests.metres import area, box, metric, point
-
-PERIOD = {"start": "2026-10-01", "end": "2026-11-01"}
+from tests.metres import point
+from tests.test_plan_api import PERIOD
+from tests.test_plan_api import beat as plan_beat  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
-def beat(conn):
-    """A 300 m x 200 m beat: three burglaries at (250, 90); two unmanaged, ungated buildings
-    (the west one with two households, the east one by the burglaries) and a managed, gated one;
-    two disputes at each unmanaged building, two weeks apart."""
+def beat(plan_beat, conn):  # noqa: F811 (the fixture imported above)
+    """The planning tests' beat (three burglaries at (250, 90); two unmanaged, ungated buildings,
+    the west one with two households, the east one by the burglaries; a managed, gated one),
+    with two disputes at each unmanaged building, two weeks apart."""
     conn.execute(text(f"""
-        {area()}
-        INSERT INTO beat (code, name, geom) VALUES ('T-1', 'Test', ST_Multi({metric(box(0, 0, 300, 200))}));
-        INSERT INTO building (id, managed, address, geom) VALUES
-            (1, false, 'West 1', ST_Multi({metric(box(40, 110, 60, 130))})),
-            (2, false, 'East 2', ST_Multi({metric(box(240, 110, 260, 130))})),
-            (3, true, 'Middle 3', ST_Multi({metric(box(140, 110, 160, 130))}));
-        INSERT INTO entrance (id, building_id, access_control, geom) VALUES
-            (1, 1, false, {point(50, 110)}), (2, 2, false, {point(250, 110)}), (3, 3, true, {point(150, 110)});
-        INSERT INTO household (id, building_id, geom) VALUES (1, 1, {point(50, 120)}), (2, 1, {point(51, 120)});
-        SELECT beatbook_ensure_months('incident', '2026-10-20 02:00+03', '2026-10-22 02:00+03');
-        INSERT INTO incident (occurred_at, type, geom) VALUES
-            ('2026-10-20 02:00+03', 'burglary', {point(250, 90)}),
-            ('2026-10-21 02:00+03', 'burglary', {point(250, 90)}),
-            ('2026-10-22 02:00+03', 'burglary', {point(250, 90)});
         INSERT INTO dispute (building_id, category, parties_kind, reported_by, reported_on, geom) VALUES
             (1, 'noise', 'neighbours', 'patrol', '2026-10-01', {point(50, 120)}),
             (1, 'noise', 'neighbours', 'patrol', '2026-10-15', {point(50, 120)}),
             (2, 'noise', 'neighbours', 'patrol', '2026-10-02', {point(250, 120)}),
             (2, 'noise', 'neighbours', 'patrol', '2026-10-16', {point(250, 120)});
     """))
-    return "T-1"
+    return plan_beat
 
 
 def exports(conn) -> list:
