@@ -25,6 +25,8 @@ FORMATS = {
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "gpx": ("application/gpx+xml", "gpx"),
 }
+# GPX is what GPS apps read: tracks, with each point's time; these layers are such lines.
+GPX_LAYERS = ("patrol_tracks",)
 # A cell starting like this is a formula to a spreadsheet program; an apostrophe makes it text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_SHEET = "summary"

@@ -141,25 +141,28 @@ def import_(
 @app.command()
 def export(
     layer: Annotated[str, typer.Argument(help="Layer to write.")],
-    file: Annotated[Path, typer.Argument(help="A .geojson/.json or .gpkg file.")],
+    file: Annotated[Path, typer.Argument(help="A .gpkg, .geojson/.json, .csv, .xlsx or (patrol tracks) .gpx file.")],
 ) -> None:
-    """Write a layer to a GeoJSON or GeoPackage file."""
+    """Write a layer to a file, as the API's export does (api/exports.py)."""
+    from api.exports import FORMATS, GPX_LAYERS, export_bytes
     from db.engine import get_engine
     from db.features import layer_frame
     from db.layers import get_layer
 
-    suffix = file.suffix.lower()
-    drivers = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
-    if suffix not in drivers:
-        raise typer.BadParameter("the file must end in .geojson, .json or .gpkg", param_hint="FILE")
+    suffix = file.suffix.lower().lstrip(".")
+    fmt = "geojson" if suffix == "json" else suffix
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"the file must end in .json or .{', .'.join(FORMATS)}", param_hint="FILE")
     try:
         found = get_layer(layer)
     except KeyError as exc:
         raise typer.BadParameter(exc.args[0], param_hint="LAYER") from None
+    if fmt == "gpx" and found.name not in GPX_LAYERS:
+        raise typer.BadParameter(f"gpx is for {', '.join(GPX_LAYERS)}", param_hint="FILE")
     database_url()
     with get_engine().connect() as conn:
         frame = layer_frame(conn, found)
-    frame.to_file(file, driver=drivers[suffix], layer=found.name if suffix == ".gpkg" else None)
+    file.write_bytes(export_bytes(frame, fmt, found.name))
     typer.echo(f"wrote {len(frame)} features of {found.name} to {file}")
 
 

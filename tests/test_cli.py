@@ -1,6 +1,7 @@
 """The ``beatbook`` command against a database of its own (the CLI commits, so not the test one)."""
 
 import geopandas as gpd
+import gpxpy
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
@@ -46,6 +47,27 @@ def test_import_then_export_round_trips(beatbook, tmp_path):
         assert result.exit_code == 0, result.output
         frame = gpd.read_file(out)
         assert len(frame) == 221 and frame.crs.to_epsg() == 4326
+
+
+def test_patrol_tracks_export_with_their_times(beatbook, cli_db, tmp_path):
+    with psycopg.connect(cli_db) as conn:
+        conn.execute("INSERT INTO officer (id, badge, name) VALUES (1, 'CLI-1', 'Export test')")
+        conn.execute("""INSERT INTO patrol_track (officer_id, started_at, ended_at, n_fixes, geom)
+                        VALUES (1, to_timestamp(1761940800), to_timestamp(1761940860), 2,
+                                'SRID=4326;LINESTRING M (24.94 60.17 1761940800, 24.95 60.17 1761940860)')""")
+    try:
+        gpkg, gpx = tmp_path / "tracks.gpkg", tmp_path / "tracks.gpx"
+        assert beatbook("export", "patrol_tracks", gpkg).exit_code == 0
+        assert len(gpd.read_file(gpkg)) == 1
+        result = beatbook("export", "patrol_tracks", gpx)
+        assert result.exit_code == 0, result.output
+        [track] = gpxpy.parse(gpx.read_text()).tracks
+        times = [p.time.timestamp() for p in track.segments[0].points]
+        assert times == [1761940800, 1761940860]
+        assert beatbook("export", "cameras", tmp_path / "cameras.gpx").exit_code == 2
+    finally:
+        with psycopg.connect(cli_db) as conn:
+            conn.execute("TRUNCATE officer RESTART IDENTITY CASCADE")
 
 
 def test_a_refused_import_prints_the_rows_and_exits_1(beatbook):

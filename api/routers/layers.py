@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from api.deps import BBoxDep, CurrentUser, DbDep, ReadableLayer, SettingsDep, WritableLayer
 from api.errors import InvalidInput, NotFound, PayloadTooLarge
-from api.exports import FORMATS, export_bytes
+from api.exports import FORMATS, GPX_LAYERS, export_bytes
 from api.incident_params import local_range
 from beatbook.ingest import ImportOptions, import_file
 from db.analysis import whole_area
@@ -45,8 +45,6 @@ class UploadLimitRoute(APIRoute):
 router = APIRouter(prefix="/api/layers", tags=["layers"], route_class=UploadLimitRoute)
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".gpx", ".csv", ".csv.gz", ".tsv", ".txt")
-# GPX is what GPS apps read: tracks, with each point's time.
-GPX_LAYERS = ("patrol_tracks",)
 
 
 class LayerInfo(BaseModel):
