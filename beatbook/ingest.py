@@ -328,14 +328,12 @@ def _convert(values: pd.Series, fld: Field, references) -> tuple[pd.Series, np.n
 
 
 def _to_utc(values: pd.Series) -> pd.Series:
+    """Times as UTC instants. Times without a zone are read as UTC (the README says to give
+    zoned times); zoned ones are converted whatever their offsets, which differ within one
+    file across a change to or from summer time."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        parsed = pd.to_datetime(values.astype(str).str.strip(), errors="coerce", format="mixed", utc=False)
-    if getattr(parsed.dt, "tz", None) is None:
-        # Times without a zone are read as UTC; the README says to give zoned times.
-        return parsed.dt.tz_localize("UTC")
-    return parsed.dt.tz_convert("UTC")
+        return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
+    return pd.to_datetime(values.astype(str).str.strip(), errors="coerce", format="mixed", utc=True)
 
 
 def _conversion_problem(fld: Field, value) -> str:

@@ -280,3 +280,17 @@ def test_any_bad_row_stops_the_whole_file_and_is_named(good_rows):
         with pytest.raises(ImportRejected) as caught:
             prepare(frame, layer, ImportOptions(max_problems=100))
         assert [row for row, _ in caught.value.problems] == [i + 1 for i, g in enumerate(good_rows) if not g]
+
+
+def test_times_with_different_offsets_load_as_their_utc_instants(conn, pg, tmp_path):
+    """A file across a summer-time change carries two offsets; a time without one is UTC."""
+    set_area(conn)
+    path = tmp_path / "incidents.csv"
+    path.write_text("occurred_at,type,lon,lat\n"
+                    "2026-10-24T23:30:00+03:00,burglary,24.94,60.17\n"
+                    "2026-10-25T23:30:00+02:00,burglary,24.94,60.17\n"
+                    "2026-10-26T21:30:00,theft,24.94,60.17\n")
+    assert import_file(pg, "incidents", path).rows == 3
+    times = conn.execute(text("SELECT to_char(occurred_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI') "
+                              "FROM incident ORDER BY occurred_at")).scalars().all()
+    assert times == ["10-24 20:30", "10-25 21:30", "10-26 21:30"]
