@@ -31,23 +31,29 @@ def copy_frame(
     partition to take a row of a month that has none.
     """
     ensure_months_of(conn, table, frame)
-    columns = list(frame.columns)
-    data = frame.copy()
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, frame.columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        # A slice at a time: converted whole, the 20 million fixes of a city were several
+        # copies of themselves as Python objects at once, more than 23 GB.
+        for start in range(0, len(frame), chunk):
+            rows = _copy_rows(frame.iloc[start : start + chunk], geometry_columns)
+            for row in rows:
+                copy.write_row(row)
+            if progress:
+                progress(len(rows))
+    return len(frame)
+
+
+def _copy_rows(part: pd.DataFrame, geometry_columns: Sequence[str]) -> np.ndarray:
+    """The rows of ``part`` as COPY takes them: geometries as hex EWKB, NaN, NaT and None as None."""
+    data = part.copy()
     for col in geometry_columns:
         if col in data:
             geoms = shapely.set_srid(np.asarray(data[col], dtype=object), SRID)
             data[col] = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    values = data.astype(object).where(pd.notna(data), None).to_numpy()
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(values), chunk):
-            for row in values[start : start + chunk]:
-                copy.write_row(row)
-            if progress:
-                progress(min(chunk, len(values) - start))
-    return len(values)
+    return data.astype(object).where(pd.notna(data), None).to_numpy()
 
 
 def sync_id_sequences(conn: psycopg.Connection, tables: Iterable[str]) -> None:
