@@ -23,16 +23,18 @@ from db.incidents import IncidentFilter, Incidents
 from geo.crs import to_lonlat
 from geo.density import Density, kernel_density, overlay_png, volume_contours
 from geo.hotspot_accuracy import backtest, explain
-from geo.hotspots import gi_star
-from geo.incident_units import Units, hexagon_units, segment_units
+from geo.incident_units import (
+    HOTSPOT_MIN_INSIDE,
+    HOTSPOT_MIN_LENGTH_M,
+    Units,
+    hexagon_units,
+    hotspot_table,
+    segment_units,
+)
 from geo.near_repeat import knox, reading
 from geo.spikes import spikes
 
 DAY_S = 86_400
-# Hexagons less than this share inside the place, and street stubs shorter than
-# this, are not tested for hot spots: their rates would be noise.
-HOTSPOT_MIN_INSIDE = 0.25
-HOTSPOT_MIN_LENGTH_M = 25.0
 
 
 # Cells small enough for a street-level picture of a beat; hexagons about a block.
@@ -131,13 +133,11 @@ def hotspot_features(conn: Connection, place: queries.Place, which: IncidentFilt
     found = incident_queries.incidents(conn, place, which)
     units = _units(conn, place, polygon, grid, for_hotspots=True)
     counts = units.counts(found.x, found.y)
-    # Rates, not counts: a hexagon cut by the edge, a short street, must not look cold for its size.
-    table = gi_star(units.rates(counts), units.weights, alpha=alpha, fdr=fdr, permutations=permutations,
-                    seed=0).reset_index(drop=True)
+    table = hotspot_table(units, counts, alpha=alpha, fdr=fdr, permutations=permutations)
     shown = np.arange(len(units)) if with_all else np.flatnonzero(table["label"] != "not significant")
     shapes = to_lonlat(units.geometry[shown], place.srid)
     features = [_feature(shape, feature=units.kind, key=_key(units.key[k]), count=int(counts[k]),
-                         rate=_number(units.rates(counts)[k], 2), z=_number(table.at[k, "z"]),
+                         rate=_number(table.at[k, "rate"], 2), z=_number(table.at[k, "z"]),
                          p=_number(table.at[k, "p"], 6), p_adjusted=_number(table.at[k, "p_adjusted"], 6),
                          label=table.at[k, "label"])
                 for k, shape in zip(shown, shapes)]

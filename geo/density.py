@@ -444,13 +444,33 @@ def _margin_cells(reach_m: float, cell_m: float) -> int:
     return math.ceil(reach_m / cell_m) + 2
 
 
+def kernel_stencil(kernel: str, bandwidth_m: float, cell_m: float) -> np.ndarray:
+    """What one incident on a cell centre adds to the density of the cells around it, in
+    incidents per km^2: the kernel as KDEpy samples it for ``kernel_density``, scaled to
+    keep the count, on a square of cells centred on the incident's (odd side, every
+    non-zero value inside). Convolving binned incidents with it is ``kernel_density``'s
+    FFT done directly, to round-off.
+    """
+    _check_options(cell_m=cell_m, bandwidth_m=bandwidth_m, kernel=kernel)
+    kde = FFTKDE(kernel=_KDEPY_NAME[kernel])
+    step = cell_m / bandwidth_m
+    sampled = _sampled_kernel(kde, _KDEPY_BW_PER_BANDWIDTH[kernel], step)
+    return sampled / (sampled.sum() * step * step) * M2_PER_KM2 / bandwidth_m**2
+
+
+def _sampled_kernel(kde: FFTKDE, bw: float, step: float) -> np.ndarray:
+    """The kernel weights ``FFTKDE.evaluate`` convolves with, on a grid of this step (in
+    bandwidths): out to the kernel's reach along each axis, a square around 0."""
+    reach = kde.kernel.support * bw if kde.kernel.finite_support else kde.kernel.practical_support(bw)
+    steps = math.floor(reach / step)
+    axis = np.arange(-steps, steps + 1) * step
+    grid = np.column_stack([np.repeat(axis, len(axis)), np.tile(axis, len(axis))])
+    return kde.kernel(grid, bw=bw, norm=kde.norm).reshape(len(axis), len(axis))
+
+
 def _sampled_kernel_mass(kde: FFTKDE, step: float) -> float:
     """The mass of the kernel as KDEpy samples it on a grid of this step (1 for a fine grid)."""
-    reach = math.ceil(kde.kernel.practical_support(kde.bw) / step) + 1
-    axis = np.arange(-reach, reach + 1) * step
-    grid = np.column_stack([np.repeat(axis, len(axis)), np.tile(axis, len(axis))])
-    one = FFTKDE(kernel=kde.kernel, bw=kde.bw).fit(np.zeros((1, 2))).evaluate(grid)
-    return float((one - np.finfo(float).eps).sum() * step * step)
+    return float(_sampled_kernel(kde, kde.bw, step).sum() * step * step)
 
 
 def _filled_region(generator, lower: float, upper: float) -> shapely.Polygon | shapely.MultiPolygon:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from libpysal.graph import Graph
 
@@ -18,16 +19,21 @@ from geo.coverage import line_pieces
 from geo.grid import BoxGrid, nearest_segments
 from geo.hexgrid import (
     SQRT3,
+    hex_centres,
     hex_count_estimate,
     hex_index,
     hex_neighbours,
     hex_polygons,
     hexagons_over,
 )
-from geo.hotspots import contiguity_weights
+from geo.hotspots import contiguity_weights, gi_star
 
 # More hexagons than this is a grid too fine for one request.
 MAX_HEXAGONS = 200_000
+# Hexagons less than this share inside the place, and street stubs shorter than
+# this, are not tested for hot spots: their rates would be noise.
+HOTSPOT_MIN_INSIDE = 0.25
+HOTSPOT_MIN_LENGTH_M = 25.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,33 @@ def hexagon_units(polygon: shapely.Geometry, size_m: float, *, min_inside: float
 
     return Units("hexagon", np.array([f"{a},{b}" for a, b in zip(i, j)], dtype=object), clipped,
                  Graph.from_dicts(hex_neighbours(i, j)), assign)
+
+
+def hexagon_tally(x: np.ndarray, y: np.ndarray, size_m: float) -> pd.DataFrame:
+    """How many of the points each hexagon of edge ``size_m`` holds (i, j, count), of the
+    hexagons holding any: the tallies of the parts of a city's incidents, counted where
+    they are, together make the tally of all of them (``tally_counts``)."""
+    i, j = hex_index(x, y, size_m)
+    return pd.DataFrame({"i": i, "j": j}).value_counts(sort=False).rename("count").reset_index()
+
+
+def tally_counts(units: Units, tallies: pd.DataFrame, size_m: float) -> np.ndarray:
+    """Points per unit, as ``units.counts`` gives them, from hexagon tallies of the points
+    (hexagons of edge ``size_m``, as the units'; a hexagon may come in several tallies)."""
+    unit = units.assign(*hex_centres(tallies["i"].to_numpy(), tallies["j"].to_numpy(), size_m))
+    on = unit >= 0
+    # Whole numbers in floats: sums are exact below 2**53.
+    return np.bincount(unit[on], weights=tallies["count"].to_numpy()[on], minlength=len(units)).astype(np.int64)
+
+
+def hotspot_table(units: Units, counts: np.ndarray, *, alpha: float, fdr: bool, permutations: int) -> pd.DataFrame:
+    """Per unit, in their order: count, rate, and Getis-Ord Gi* (z, p, p_adjusted, label) of
+    the rates (a hexagon cut by the edge, a short street, must not look cold for its size);
+    permutations, if any, drawn from a fixed seed, so an answer is the same each time."""
+    rates = units.rates(counts)
+    table = gi_star(rates, units.weights, alpha=alpha, fdr=fdr, permutations=permutations,
+                    seed=0).reset_index(drop=True)
+    return table.assign(count=counts, rate=rates)[["count", "rate", *table.columns]]
 
 
 def _code(i: np.ndarray, j: np.ndarray) -> np.ndarray:

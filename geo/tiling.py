@@ -82,6 +82,17 @@ class TileGrid:
         return j.astype(np.int64) * self.nx + i.astype(np.int64)
 
 
+    def square(self, tile: int, *, beyond: float) -> Box:
+        """Where the points ``tile_of`` puts in this tile lie: its square, and out to ``beyond``
+        metres past it where it is on the grid's edge (points outside the grid go to the
+        nearest tile), grown by ``HALO_SLACK_M`` for rounding at the edges between tiles."""
+        j, i = divmod(tile, self.nx)
+        x0, y0 = self.x0 + i * self.size, self.y0 + j * self.size
+        return Box(x0 - (beyond if i == 0 else 0.0), y0 - (beyond if j == 0 else 0.0),
+                   x0 + self.size + (beyond if i == self.nx - 1 else 0.0),
+                   y0 + self.size + (beyond if j == self.ny - 1 else 0.0)).grown(HALO_SLACK_M)
+
+
 def halo(xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray, ymax: np.ndarray,
          radius: float) -> Box | None:
     """The box from which a piece may reach targets with these boxes: theirs together, grown
