@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +12,7 @@ import typer
 from tqdm import tqdm
 
 from beatbook import backup, cluster
+from beatbook.city_cli import city_app
 from beatbook.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ db_app = typer.Typer(help="The embedded PostGIS cluster (unused when DATABASE_UR
 app.add_typer(db_app, name="db")
 tracks_app = typer.Typer(help="Patrol tracks, made from the raw GPS fixes.")
 app.add_typer(tracks_app, name="tracks")
+app.add_typer(city_app, name="city")
 
 DEMO_USERS = (
     ("officer", "officer", "HKI-101"),
@@ -294,71 +295,6 @@ def prune(
         except psycopg.errors.LockNotAvailable:
             _say("the tables are busy with long reads; nothing was dropped: run it again")
             raise typer.Exit(1) from None
-
-
-@app.command()
-def coverage(
-    out: Annotated[Path, typer.Option(help="The GeoPackage to write: layers streets, street_gaps, entrances.")],
-    start: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="First night (the date it starts on); default: 29 nights before the last.")] = None,
-    end: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="Last night; default: the last night with patrols.")] = None,
-    window: Annotated[str, typer.Option(help="Daily window in local time; may cross midnight.")] = "22:00-06:00",
-    radius: Annotated[float, typer.Option(min=0.1, help="Cover radius, metres.")] = 30.0,
-    tile_m: Annotated[float, typer.Option(min=50.0, help="Side of the square tiles, metres.")] = 2000.0,
-    chunk_days: Annotated[int, typer.Option(
-        min=1, help="Tracks are read this many days at a time; fewer days, less memory a task.")] = 31,
-    workers: Annotated[int, typer.Option(
-        min=0, help="Local worker processes (without --scheduler); 0 runs it all in this process.")] = 2,
-    scheduler: Annotated[str | None, typer.Option(
-        show_default="BEATBOOK_DASK_SCHEDULER", help="A Dask scheduler's address, e.g. tcp://10.0.0.5:8786.")] = None,
-) -> None:
-    """Street coverage and entrance revisits of the whole area over many nights, in tiles on Dask."""
-    import time
-    from datetime import timedelta
-
-    from beatbook.city_coverage import CoverageJob, run_in_one, run_on_dask, write_coverage
-    from beatbook.dask_client import dask_client
-    from db import analysis as queries
-    from db.engine import get_engine
-    from geo.patrol_gaps import Nights
-    from geo.windows import DailyWindow
-
-    settings = get_settings()
-    scheduler = scheduler or settings.dask_scheduler
-    try:
-        daily = DailyWindow.parse(window)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--window") from None
-    database_url()
-    if scheduler and settings.uses_embedded_db:
-        _say("the embedded database listens on a local socket only: workers on other machines need "
-             "DATABASE_URL set to an address they can reach")
-    with get_engine().connect() as conn:
-        area = queries.whole_area(conn)
-        if area is None:
-            _say("no area is set: load one (beatbook demo, beatbook synth, or import your own)")
-            raise typer.Exit(1)
-        if end is None:
-            last = queries.last_patrol_night_end(conn, area)
-            end = last - timedelta(hours=12) if last else datetime.now() - timedelta(days=1)
-    last_night = end.date()
-    first_night = start.date() if start else last_night - timedelta(days=29)
-    if last_night < first_night:
-        raise typer.BadParameter(f"the end ({last_night}) is before the start ({first_night})", param_hint="--end")
-    job = CoverageJob(settings.sqlalchemy_url, area, Nights(daily, first_night, last_night, area.tz), radius)
-    started = time.perf_counter()
-    if workers == 0 and not scheduler:
-        answer = run_in_one(job)
-    else:
-        with dask_client(workers=workers, scheduler=scheduler) as client:
-            answer = run_on_dask(client, job, tile_m=tile_m, chunk_days=chunk_days)
-    took = time.perf_counter() - started
-    write_coverage(answer, area.srid, out)
-    streets, doors = answer.streets, answer.entrances
-    typer.echo(f"nights {first_night} to {last_night}, {daily}, radius {radius:g} m, in {took:.1f} s: "
-               f"{streets['covered_m'].sum() / 1000:,.1f} of {streets['length_m'].sum() / 1000:,.1f} km of street "
-               f"covered, {int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances passed; wrote {out}")
 
 
 @app.command()

@@ -62,7 +62,7 @@ def chunk_track_vertices(conn: Connection, place: queries.Place, *, since: datet
     and time."""
     if halo is None:
         return _vertices([], [])
-    near = to_lonlat([shapely.box(*_corners(halo.grown(TRACK_BOX_MARGIN_M))).segmentize(100.0)], place.srid)[0]
+    near = lonlat_box(halo.grown(TRACK_BOX_MARGIN_M), place.srid)
     rows = conn.execute(queries.place_sql("""
         SELECT t.id, ST_AsBinary(ST_Transform(t.geom, :srid))
         FROM patrol_track t JOIN {place} b ON true
@@ -75,8 +75,7 @@ def chunk_track_vertices(conn: Connection, place: queries.Place, *, since: datet
         ORDER BY t.id
     """), {"place": place.wkb, "srid": place.srid, "since": since, "until": until,
            "chunk_start": chunk.start, "chunk_end": chunk.end, "radius": radius_m,
-           "margin_deg": queries.margin_deg(radius_m), **dict(zip(("xmin", "ymin", "xmax", "ymax"),
-                                                                   map(float, near.bounds)))}).all()
+           "margin_deg": queries.margin_deg(radius_m), **dict(zip(("xmin", "ymin", "xmax", "ymax"), near))}).all()
     return _vertices([r[0] for r in rows], [bytes(r[1]) for r in rows])
 
 
@@ -86,5 +85,8 @@ def _vertices(ids: list[int], wkbs: list[bytes]) -> pd.DataFrame:
                          "y": coords[:, 1], "t": coords[:, 2]})
 
 
-def _corners(box: Box) -> tuple[float, float, float, float]:
-    return box.xmin, box.ymin, box.xmax, box.ymax
+def lonlat_box(box: Box, srid: int) -> tuple[float, float, float, float]:
+    """The lon/lat bounds (west, south, east, north) of a box in metres: of its edges, bent in
+    lon/lat, not only of its corners."""
+    edges = shapely.box(box.xmin, box.ymin, box.xmax, box.ymax).segmentize(100.0)
+    return tuple(float(b) for b in to_lonlat([edges], srid)[0].bounds)

@@ -70,11 +70,14 @@ class Incidents:
         return len(self.x)
 
 
-def incidents(conn: Connection, place: Place, which: IncidentFilter, *, times: bool = False) -> Incidents:
-    """The incidents in the place that pass the filter, with their times if ``times``."""
+def incidents(conn: Connection, place: Place, which: IncidentFilter, *, times: bool = False,
+              box: tuple[float, float, float, float] | None = None) -> Incidents:
+    """The incidents in the place that pass the filter, with their times if ``times``; with a
+    ``box`` (lon/lat: west, south, east, north), only those in it: a tile of a city's."""
     columns = f"{_POSITIONS}, {_TIMES}" if times else _POSITIONS
-    lon, lat, *t = aggregated_floats(conn.connection.driver_connection, f"SELECT {columns} {_FILTERED}",
-                                     which.params(place))
+    in_box = "" if box is None else " AND i.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)"
+    lon, lat, *t = aggregated_floats(conn.connection.driver_connection, f"SELECT {columns} {_FILTERED}{in_box}",
+                                     which.params(place) | dict(zip(("west", "south", "east", "north"), box or ())))
     polygon = shapely.from_wkb(place.wkb)
     shapely.prepare(polygon)
     inside = shapely.intersects_xy(polygon, lon, lat)  # as ST_Intersects: the boundary counts

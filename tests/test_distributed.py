@@ -102,7 +102,7 @@ def test_the_command_on_worker_processes_writes_the_one_run_answer(city, dask_db
     get_settings.cache_clear()
     try:
         out = tmp_path / "coverage.gpkg"
-        result = CliRunner().invoke(app, ["coverage", "--start", str(job.nights.first), "--end", str(job.nights.last),
+        result = CliRunner().invoke(app, ["city", "coverage", "--start", str(job.nights.first), "--end", str(job.nights.last),
                                           "--workers", "2", "--tile-m", "1000", "--chunk-days", "14", "--out", str(out)])
     finally:
         get_settings.cache_clear()
