@@ -24,10 +24,13 @@ import importlib
 import math
 import multiprocessing
 import os
+import resource
 import statistics
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -106,6 +109,12 @@ def peak_rss_mb() -> float:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
+def _limit_memory(gb: float) -> None:
+    # An address-space cap: past it numpy raises MemoryError, where the kernel's OOM killer
+    # would pick a victim on its own (PostgreSQL, say).
+    resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+
+
 def _in_one_process(job: CoverageJob) -> dict:
     started = time.perf_counter()
     answer = run_in_one(job)
@@ -113,13 +122,18 @@ def _in_one_process(job: CoverageJob) -> dict:
             "summary": summary(answer)}
 
 
-def in_one_process(job: CoverageJob, runs: int) -> dict:
+def in_one_process(job: CoverageJob, runs: int, memory_gb: float) -> dict | None:
     """The median wall time, the peak memory, the digest and a summary of the one-process run,
-    each run in a fresh process so that its peak is its own."""
+    each run in a fresh process (so that its peak is its own) of at most ``memory_gb`` of
+    address space; None if that was not enough."""
     done = []
     for _ in range(runs):
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            done.append(pool.apply(_in_one_process, (job,)))
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory,
+                                 initargs=(memory_gb,)) as pool:
+            try:
+                done.append(pool.submit(_in_one_process, job).result())
+            except (MemoryError, BrokenProcessPool):
+                return None
     return {"seconds": statistics.median(d["seconds"] for d in done), "peak_mb": max(d["peak_mb"] for d in done),
             "digest": ",".join(sorted({d["digest"] for d in done})), "summary": done[-1]["summary"]}
 
@@ -177,6 +191,8 @@ def main() -> None:
     parser.add_argument("--chunk-days", type=int, default=31)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=1, help="runs of each, the median reported")
+    parser.add_argument("--one-process-gb", type=float, help="address space of the one-process run "
+                        "(default: three quarters of the machine's memory)")
     args = parser.parse_args()
 
     settings = get_settings()
@@ -201,20 +217,26 @@ def main() -> None:
           f"x {len(chunks)} chunks of {args.chunk_days} days; reading the anchors and planning the tiles "
           f"(the driver, before any task) {prologue:.1f} s", flush=True)
 
-    one = in_one_process(job, args.runs)
-    print(f"one process      {one['seconds']:8.1f} s  peak {one['peak_mb']:8,.0f} MB              "
-          f"answer {one['digest']}: {one['summary']}", flush=True)
+    memory_gb = args.one_process_gb or psutil.virtual_memory().total / 2**30 * 0.75
+    one = in_one_process(job, args.runs, memory_gb)
+    if one:
+        print(f"one process      {one['seconds']:8.1f} s  peak {one['peak_mb']:8,.0f} MB              "
+              f"answer {one['digest']}: {one['summary']}", flush=True)
+    else:
+        print(f"one process      ran out of its {memory_gb:.1f} GB (of this machine's "
+              f"{psutil.virtual_memory().total / 2**30:.1f} GB): everything at once does not fit", flush=True)
     runs = {}
     for n in args.workers:
         run = runs[n] = on_dask(job, n, args.tile_m, args.chunk_days, args.runs)
-        same = "the same" if run["digest"] == one["digest"] else "DIFFERENT"
+        agreed = one["digest"] if one else runs[args.workers[0]]["digest"]
+        same = ("the same" if run["digest"] == agreed else "DIFFERENT") + ("" if one else f" as with {args.workers[0]}")
         print(f"Dask, {n} worker{'s' if n > 1 else ' '}  {run['seconds']:8.1f} s  peak per worker "
               f"{', '.join(f'{m:,.0f}' for m in run['workers_mb'])} MB, driver {run['driver_mb']:,.0f} MB  "
-              f"answer {run['digest']} ({same})", flush=True)
-    implications(one["seconds"], runs, prologue)
+              f"answer {run['digest']} ({same}): {run['summary']}", flush=True)
+    implications(one["seconds"] if one else None, runs, prologue)
 
 
-def implications(one_s: float, runs: dict, prologue: float) -> None:
+def implications(one_s: float | None, runs: dict, prologue: float) -> None:
     """What the runs imply for N workers: Amdahl's law fitted to the two smallest runs."""
     if len(runs) < 2:
         return
@@ -227,13 +249,14 @@ def implications(one_s: float, runs: dict, prologue: float) -> None:
         print(f"\n{n2} workers were not faster than {n1} by a believable amount here: no extrapolation. "
               f"The machine has {os.cpu_count()} cores for the workers, the driver and PostgreSQL.")
         return
+    base_s, base = (one_s, "one process") if one_s else (t1, f"{n1} worker{'s' if n1 > 1 else ''}")
     print(f"\nfitted: {serial:.1f} s that no worker shortens (of it {prologue:.1f} s reading anchors and "
           f"planning, the rest starting tasks, moving answers and merging) + {parallel:.1f} s of "
-          f"work shared by the workers; one process took {one_s:.1f} s")
+          f"work shared by the workers; {base} took {base_s:.1f} s")
     peak = max(m for r in runs.values() for m in r["workers_mb"])
     for n in (4, 8, 16, 32):
         t = serial + parallel / n
-        print(f"  {n:>2} workers: about {t:7.1f} s ({one_s / t:4.1f}x one process), "
+        print(f"  {n:>2} workers: about {t:7.1f} s ({base_s / t:4.1f}x {base}), "
               f"{n * peak / 1024:5.1f} GB across the workers ({peak:,.0f} MB each, as a tile's work does "
               f"not grow with the city)")
     print("  (if the database serves every worker, it becomes the limit first: "
