@@ -20,7 +20,7 @@ only boxes, filters and small answers pass through the scheduler.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +30,7 @@ from distributed import Client, as_completed
 from tqdm import tqdm
 
 from db import analysis as queries
-from db.city_tiles import lonlat_box
+from db.city_tiles import lonlat_box, place_outline
 from db.engine import get_engine
 from db.incidents import IncidentFilter, Incidents, incidents
 from geo.density import Density, kernel_stencil, volume_contours
@@ -43,14 +43,11 @@ from geo.incident_units import (
     tally_counts,
 )
 from geo.tiled_density import Block, Lattice, assemble, block_density, stencil_radius
-from geo.tiling import Box, TileGrid, time_chunks
+from geo.tiling import Box, TileGrid, tiles_over
 
 # Incidents are asked for by the lon/lat box of a box in metres grown by this much (see
 # db/city_tiles.TRACK_BOX_MARGIN_M), and then picked exactly in metres.
 READ_MARGIN_M = 50.0
-# Incidents of the place lie at most this far outside its box in metres: its edges are
-# straight in lon/lat and bend a little in metres.
-PLACE_MARGIN_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -61,12 +58,6 @@ class IncidentJob:
     url: str
     place: queries.Place
     which: IncidentFilter
-
-    def chunks(self, days: int) -> list[IncidentFilter]:
-        """The filter cut into time chunks of ``days`` days: each incident is in exactly one."""
-        since, until = self.which.since, self.which.until
-        return [replace(self.which, since=c.start or since, until=c.end or until)
-                for c in time_chunks(since, until, days)]
 
     def all(self) -> Incidents:
         """Every incident of the job at once: the one-process path, the API's read."""
@@ -136,7 +127,7 @@ def density_on_dask(client: Client, job: DensityJob, *, tile_m: float, chunk_day
     lattice = job.lattice()
     blocks = lattice.blocks(max(1, round(tile_m / job.cell_m)))
     radius = stencil_radius(job.stencil())
-    chunks = job.incidents.chunks(chunk_days)
+    chunks = job.incidents.which.in_chunks(chunk_days)
     futures = []
     for block in blocks:
         box = block.reach(lattice, radius)
@@ -166,7 +157,7 @@ class HotspotJob:
 
     def tally(self, grid: TileGrid, tile: int, which: IncidentFilter) -> pd.DataFrame:
         """The hexagon tally of the incidents of one chunk that lie in the tile."""
-        found = self.incidents.in_box(which, grid.square(tile, beyond=PLACE_MARGIN_M))
+        found = self.incidents.in_box(which, grid.square(tile))
         mine = grid.tile_of(found.x, found.y) == tile
         return hexagon_tally(found.x[mine], found.y[mine], self.cell_m)
 
@@ -193,10 +184,9 @@ def hotspots_on_dask(client: Client, job: HotspotJob, units: Units, *, tile_m: f
                      progress: bool = True) -> CityHotspots:
     """The hot spots over the job's units with the incidents counted tile by tile and chunk by
     chunk on the client's workers; a bar on stderr counts the tallies done."""
-    xmin, ymin, xmax, ymax = job.incidents.polygon().bounds
-    grid = TileGrid.covering(np.array([xmin, xmax]), np.array([ymin, ymax]), tile_m)
+    grid, tiles = tiles_over(place_outline(job.incidents.place), tile_m)
     futures = [client.submit(job.tally, grid, tile, which, pure=False)
-               for tile in range(len(grid)) for which in job.incidents.chunks(chunk_days)]
+               for tile in tiles for which in job.incidents.which.in_chunks(chunk_days)]
     _tasks_done(futures, "tallies", progress)
     tallies = pd.concat(client.gather(futures), ignore_index=True)
     return job.answer(units, tally_counts(units, tallies, job.cell_m))

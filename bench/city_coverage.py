@@ -28,11 +28,12 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import psutil
@@ -91,6 +92,20 @@ def prepare(libpq: str, buildings: int, fixes: int, seed: int) -> None:
         print(f"reusing the city of {buildings:,} buildings and its {tracks:,} tracks", flush=True)
 
 
+def city_database(buildings: int, fixes: int, seed: int) -> tuple[str, str]:
+    """The scratch database of this city, made if need be: its libpq conninfo and SQLAlchemy URL."""
+    settings = get_settings()
+    name = f"beatbook_bench_city_{buildings}_{fixes}_{seed}"
+    libpq = bench_database(settings, name)
+    prepare(libpq, buildings, fixes, seed)
+    return libpq, make_url(settings.sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
+
+
+def memory_gb_of(given: float | None) -> float:
+    """The address space of a one-process run: as given, or three quarters of the machine's memory."""
+    return given or psutil.virtual_memory().total / 2**30 * 0.75
+
+
 def digest(answer: CityCoverage) -> str:
     """A fingerprint of every number and coordinate of the answer."""
     sha = hashlib.sha256()
@@ -122,20 +137,20 @@ def _in_one_process(job: CoverageJob) -> dict:
             "summary": summary(answer)}
 
 
-def in_one_process(job: CoverageJob, runs: int, memory_gb: float) -> dict | None:
-    """The median wall time, the peak memory, the digest and a summary of the one-process run,
-    each run in a fresh process (so that its peak is its own) of at most ``memory_gb`` of
-    address space; None if that was not enough."""
+def in_one_process(run: Callable[[Any], dict], job: Any, runs: int, memory_gb: float) -> dict | None:
+    """The median wall time, the peak memory, the digest and a summary of ``run(job)`` (a dict of
+    seconds, peak_mb, digest and summary), each run in a fresh process (so that its peak is its
+    own) of at most ``memory_gb`` of address space; None if that was not enough."""
     done = []
     for _ in range(runs):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_limit_memory,
                                  initargs=(memory_gb,)) as pool:
             try:
-                done.append(pool.submit(_in_one_process, job).result())
+                done.append(pool.submit(run, job).result())
             except (MemoryError, BrokenProcessPool):
                 return None
-    return {"seconds": statistics.median(d["seconds"] for d in done), "peak_mb": max(d["peak_mb"] for d in done),
-            "digest": ",".join(sorted({d["digest"] for d in done})), "summary": done[-1]["summary"]}
+    return done[-1] | {"seconds": statistics.median(d["seconds"] for d in done),
+                       "peak_mb": max(d["peak_mb"] for d in done)}
 
 
 @contextmanager
@@ -195,11 +210,7 @@ def main() -> None:
                         "(default: three quarters of the machine's memory)")
     args = parser.parse_args()
 
-    settings = get_settings()
-    name = f"beatbook_bench_city_{args.buildings}_{args.fixes}_{args.seed}"
-    libpq = bench_database(settings, name)
-    prepare(libpq, args.buildings, args.fixes, args.seed)
-    url = make_url(settings.sqlalchemy_url).set(database=name).render_as_string(hide_password=False)
+    _, url = city_database(args.buildings, args.fixes, args.seed)
     with get_engine(url).connect() as conn:
         area = queries.whole_area(conn)
         last = (queries.last_patrol_night_end(conn, area) - timedelta(hours=12)).date()
@@ -217,8 +228,8 @@ def main() -> None:
           f"x {len(chunks)} chunks of {args.chunk_days} days; reading the anchors and planning the tiles "
           f"(the driver, before any task) {prologue:.1f} s", flush=True)
 
-    memory_gb = args.one_process_gb or psutil.virtual_memory().total / 2**30 * 0.75
-    one = in_one_process(job, args.runs, memory_gb)
+    memory_gb = memory_gb_of(args.one_process_gb)
+    one = in_one_process(_in_one_process, job, args.runs, memory_gb)
     if one:
         print(f"one process      {one['seconds']:8.1f} s  peak {one['peak_mb']:8,.0f} MB              "
               f"answer {one['digest']}: {one['summary']}", flush=True)

@@ -8,6 +8,7 @@ filters), so that a tile's answer is a part of the whole's, number for number.
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import datetime
 
 import numpy as np
@@ -16,7 +17,7 @@ import shapely
 from sqlalchemy import Connection
 
 from db import analysis as queries
-from geo.crs import to_lonlat
+from geo.crs import to_lonlat, to_metric
 from geo.tiling import Box, TimeChunk
 
 # The tracks asked for are those whose lon/lat box meets the halo's, grown by this much: a
@@ -24,6 +25,7 @@ from geo.tiling import Box, TimeChunk
 # (the longest piece the default track cleaning leaves: 15 m/s for 5 minutes) and 15 m over
 # 20 km, at 60 degrees north.
 TRACK_BOX_MARGIN_M = 50.0
+OUTLINE_STEP_DEG = 0.001  # about 100 m
 
 
 def street_anchors(conn: Connection, place: queries.Place) -> pd.DataFrame:
@@ -75,7 +77,8 @@ def chunk_track_vertices(conn: Connection, place: queries.Place, *, since: datet
         ORDER BY t.id
     """), {"place": place.wkb, "srid": place.srid, "since": since, "until": until,
            "chunk_start": chunk.start, "chunk_end": chunk.end, "radius": radius_m,
-           "margin_deg": queries.margin_deg(radius_m), **dict(zip(("xmin", "ymin", "xmax", "ymax"), near))}).all()
+           "margin_deg": queries.margin_deg(radius_m),
+           **dict(zip(("xmin", "ymin", "xmax", "ymax"), astuple(near)))}).all()
     return _vertices([r[0] for r in rows], [bytes(r[1]) for r in rows])
 
 
@@ -85,8 +88,17 @@ def _vertices(ids: list[int], wkbs: list[bytes]) -> pd.DataFrame:
                          "y": coords[:, 1], "t": coords[:, 2]})
 
 
-def lonlat_box(box: Box, srid: int) -> tuple[float, float, float, float]:
-    """The lon/lat bounds (west, south, east, north) of a box in metres: of its edges, bent in
+def lonlat_box(box: Box, srid: int) -> Box:
+    """The lon/lat box (west, south, east, north) of a box in metres: of its edges, bent in
     lon/lat, not only of its corners."""
-    edges = shapely.box(box.xmin, box.ymin, box.xmax, box.ymax).segmentize(100.0)
-    return tuple(float(b) for b in to_lonlat([edges], srid)[0].bounds)
+    edges = shapely.box(*astuple(box)).segmentize(100.0)
+    return Box(*(float(b) for b in to_lonlat([edges], srid)[0].bounds))
+
+
+def place_outline(place: queries.Place) -> shapely.Geometry:
+    """The place's polygon in its metric CRS, to cut into tiles. Its edges are straight in
+    lon/lat and bent in metres, so they are followed every ``OUTLINE_STEP_DEG``: every point
+    of the place then lies within a millimetre of the outline."""
+    polygon = shapely.segmentize(shapely.from_wkb(place.wkb), OUTLINE_STEP_DEG)
+    return shapely.transform(polygon, lambda lonlat: np.column_stack(to_metric(lonlat[:, 0], lonlat[:, 1],
+                                                                               place.srid)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from db.analysis import Place, place_frame, place_sql
 from db.bulk import aggregated_floats
 from geo.crs import to_metric
+from geo.tiling import Box, time_chunks
 from geo.windows import DailyWindow
 
 
@@ -29,6 +30,11 @@ class IncidentFilter:
     types: tuple[str, ...] = ()
     hours: DailyWindow | None = None
     weekdays: tuple[int, ...] = ()
+
+    def in_chunks(self, days: int) -> list[IncidentFilter]:
+        """This filter cut into time chunks of ``days`` days: each incident is in exactly one."""
+        return [replace(self, since=c.start or self.since, until=c.end or self.until)
+                for c in time_chunks(self.since, self.until, days)]
 
     def params(self, place: Place) -> dict:
         hours = self.hours
@@ -69,20 +75,34 @@ class Incidents:
     def __len__(self) -> int:
         return len(self.x)
 
+    def where(self, keep: np.ndarray) -> Incidents:
+        return Incidents(self.x[keep], self.y[keep], None if self.t is None else self.t[keep])
+
 
 def incidents(conn: Connection, place: Place, which: IncidentFilter, *, times: bool = False,
-              box: tuple[float, float, float, float] | None = None) -> Incidents:
+              box: Box | None = None) -> Incidents:
     """The incidents in the place that pass the filter, with their times if ``times``; with a
-    ``box`` (lon/lat: west, south, east, north), only those in it: a tile of a city's."""
+    lon/lat ``box``, only those in it: a tile of a city's."""
     columns = f"{_POSITIONS}, {_TIMES}" if times else _POSITIONS
     in_box = "" if box is None else " AND i.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)"
     lon, lat, *t = aggregated_floats(conn.connection.driver_connection, f"SELECT {columns} {_FILTERED}{in_box}",
-                                     which.params(place) | dict(zip(("west", "south", "east", "north"), box or ())))
+                                     which.params(place) | dict(zip(("west", "south", "east", "north"),
+                                                                    astuple(box) if box else ())))
     polygon = shapely.from_wkb(place.wkb)
     shapely.prepare(polygon)
     inside = shapely.intersects_xy(polygon, lon, lat)  # as ST_Intersects: the boundary counts
     x, y = to_metric(lon[inside], lat[inside], place.srid)
     return Incidents(np.asarray(x), np.asarray(y), t[0][inside] if times else None)
+
+
+def incidents_and_burglaries(conn: Connection, place: Place, which: IncidentFilter, *,
+                             box: Box | None = None) -> tuple[Incidents, Incidents]:
+    """The incidents ``incidents`` gives, and the burglaries among them: what a camera's
+    demand counts, a burglary once as an incident and once more for being one."""
+    found = incidents(conn, place, which, box=box)
+    if which.types and "burglary" not in which.types:
+        return found, Incidents(np.zeros(0), np.zeros(0), None)
+    return found, incidents(conn, place, replace(which, types=("burglary",)), box=box)
 
 
 def beats_in(conn: Connection, place: Place) -> pd.DataFrame:

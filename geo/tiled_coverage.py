@@ -26,7 +26,7 @@ import shapely
 
 from geo.coverage import coverage_of, covered_stretches, merge_intervals, point_passes
 from geo.patrol_gaps import Nights, entrance_revisits, night_pieces, street_gaps
-from geo.tiling import Box, TileGrid, halo, pieces_near
+from geo.tiling import Box, TileGrid, concat_parts, halo, pieces_near
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def chunk_part(targets: TileTargets, vertices: pd.DataFrame, nights: Nights, rad
 def merge_chunks(targets: TileTargets, parts: Sequence[ChunkPart], nights: Nights) -> CityCoverage:
     """A tile's answer over the whole period from its chunks' parts."""
     stretches = merge_intervals(*(np.concatenate([p.stretches[k] for p in parts]) for k in range(3)))
-    passes = _concat([p.passes for p in parts])
+    passes = concat_parts([p.passes for p in parts])
     return city_tables(targets.streets, targets.entrances, stretches, passes, nights)
 
 
@@ -137,14 +137,7 @@ def merge_tiles(tiles: Sequence[CityCoverage]) -> CityCoverage:
     parts and gaps, all in one tile, keep their order) and entrance id."""
 
     def ordered(frames: list[pd.DataFrame], by: str) -> pd.DataFrame:
-        return _concat(frames).sort_values(by, kind="stable").reset_index(drop=True)
+        return concat_parts(frames).sort_values(by, kind="stable").reset_index(drop=True)
 
     return CityCoverage(ordered([t.streets for t in tiles], "id"), ordered([t.gaps for t in tiles], "street_id"),
                         ordered([t.entrances for t in tiles], "id"))
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    # Empty frames carry no rows but may carry other dtypes (an empty revisits table, say):
-    # left out, they cannot change the types of the rest.
-    full = [f for f in frames if len(f)]
-    return pd.concat(full or frames[:1], ignore_index=True)

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 import numpy as np
+import pandas as pd
+import shapely
 
 from geo.coverage import Pieces
 
@@ -82,15 +84,37 @@ class TileGrid:
         return j.astype(np.int64) * self.nx + i.astype(np.int64)
 
 
-    def square(self, tile: int, *, beyond: float) -> Box:
-        """Where the points ``tile_of`` puts in this tile lie: its square, and out to ``beyond``
-        metres past it where it is on the grid's edge (points outside the grid go to the
-        nearest tile), grown by ``HALO_SLACK_M`` for rounding at the edges between tiles."""
+    def square(self, tile: int) -> Box:
+        """The tile's square, grown by ``HALO_SLACK_M``: it holds every point ``tile_of``
+        puts in the tile, rounding at the edges between tiles included, if the point is
+        on the grid."""
         j, i = divmod(tile, self.nx)
         x0, y0 = self.x0 + i * self.size, self.y0 + j * self.size
-        return Box(x0 - (beyond if i == 0 else 0.0), y0 - (beyond if j == 0 else 0.0),
-                   x0 + self.size + (beyond if i == self.nx - 1 else 0.0),
-                   y0 + self.size + (beyond if j == self.ny - 1 else 0.0)).grown(HALO_SLACK_M)
+        return Box(x0, y0, x0 + self.size, y0 + self.size).grown(HALO_SLACK_M)
+
+
+def tiles_over(outline: shapely.Geometry, tile_m: float) -> tuple[TileGrid, list[int]]:
+    """Square tiles of ``tile_m`` metres over a place (its outline in metres): the grid, which
+    reaches a slack metre past the outline, so that every point of the place is on it, and the
+    tiles that meet the place."""
+    xmin, ymin, xmax, ymax = outline.bounds
+    grid = TileGrid.covering(np.array([xmin - HALO_SLACK_M, xmax + HALO_SLACK_M]),
+                             np.array([ymin - HALO_SLACK_M, ymax + HALO_SLACK_M]), tile_m)
+    squares = [grid.square(t) for t in range(len(grid))]
+    meets = shapely.intersects(shapely.box(*np.array([_corners(s) for s in squares]).T), outline)
+    return grid, [int(t) for t in np.flatnonzero(meets)]
+
+
+def _corners(box: Box) -> tuple[float, float, float, float]:
+    return box.xmin, box.ymin, box.xmax, box.ymax
+
+
+def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames of the parts of an answer, one after another, renumbered."""
+    # Empty frames carry no rows but may carry other dtypes (an empty revisits table, say):
+    # left out, they cannot change the types of the rest.
+    full = [f for f in frames if len(f)]
+    return pd.concat(full or frames[:1], ignore_index=True)
 
 
 def halo(xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray, ymax: np.ndarray,

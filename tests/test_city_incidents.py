@@ -76,7 +76,7 @@ def test_the_density_in_blocks_on_dask_is_the_density_in_one_run(city, threads, 
     density = DensityJob(job, cell_m=20.0, bandwidth_m=bandwidth_m, kernel=kernel)
     one = density_in_one(density)
     # The cut is a real one: many blocks, several chunks, incidents in most of them.
-    assert len(density.lattice().blocks(round(tile_m / 20.0))) >= 6 and len(job.chunks(chunk_days)) >= 5
+    assert len(density.lattice().blocks(round(tile_m / 20.0))) >= 6 and len(job.which.in_chunks(chunk_days)) >= 5
     assert one.values.sum() * one.cell_area_km2 > 100
     tiled = density_on_dask(threads, density, tile_m=tile_m, chunk_days=chunk_days, progress=False)
     assert (tiled.x0, tiled.y0, tiled.cell_m) == (one.x0, one.y0, one.cell_m)

@@ -14,7 +14,7 @@ from geo.density import kernel_density, kernel_stencil
 from geo.hexgrid import hex_centres
 from geo.incident_units import hexagon_tally, hexagon_units, tally_counts
 from geo.tiled_density import Lattice, assemble, block_density, stencil_radius
-from geo.tiling import TileGrid
+from geo.tiling import tiles_over
 
 # Centimetres, as GPS and maps give them; a few points beyond the grid's box too.
 coordinate = st.integers(-5_000, 150_000).map(lambda cm: cm / 100)
@@ -91,14 +91,15 @@ def test_blocks_cover_the_lattice_once():
 
 
 @settings(max_examples=60, deadline=None)
-@given(points, st.floats(100.0, 700.0), st.integers(0, 3))
-def test_every_point_a_tile_takes_lies_in_its_square(xy, size, tile):
-    """Of the points no farther outside the grid than ``beyond``."""
+@given(points, st.floats(100.0, 700.0))
+def test_the_tiles_over_a_place_hold_its_points_in_their_squares(xy, size):
     x, y = xy
-    grid = TileGrid(0.0, 0.0, size, 2, 2)
-    mine = grid.tile_of(x, y) == tile
-    square = grid.square(tile, beyond=1500.0)
-    assert square.meets(x[mine], y[mine], x[mine], y[mine]).all()
+    place = shapely.box(-50.0, -50.0, 1500.0, 1500.0)
+    grid, tiles = tiles_over(place, size)
+    tile = grid.tile_of(x, y)
+    assert set(tile) <= set(tiles)
+    for t in set(tile):
+        assert grid.square(t).meets(x[tile == t], y[tile == t], x[tile == t], y[tile == t]).all()
 
 
 @settings(max_examples=40, deadline=None)
