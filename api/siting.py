@@ -1,8 +1,9 @@
 """Plan new cameras and access-control gates for one place and shape the answers as GeoJSON.
 
 The database supplies entrances, cameras, incidents and streets (``db/``), ``geo/siting.py``
-chooses the sites; this module builds the demand both plans weigh and turns metres back into
-longitude/latitude.
+weighs them and chooses the sites; this module reads a place's demand and turns metres back
+into longitude/latitude. The city cut into tiles (``beatbook/city_siting.py``) reads its
+demand and candidates tile by tile, and solves the same model with ``solve``.
 
 The demand is what the planner's map shows: the entrances the audit lists as unmanaged or
 ungated (each weighing 1 plus its audit risk), and for cameras also the incidents of the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -23,38 +24,23 @@ from sqlalchemy import Connection
 
 from db import analysis as queries
 from db import incidents as incident_queries
-from db.incidents import IncidentFilter, Incidents
-from geo.cameras import seen_by_any
+from db.incidents import IncidentFilter
 from geo.crs import to_lonlat, to_metric
-from geo.entrance_audit import RiskWeights, entrance_audit
 from geo.siting import (
+    BURGLARY_RADIUS_M,
     Coverage,
+    DemandWeights,
     Siting,
+    all_round,
     camera_coverage,
+    camera_demand,
     choose_sites,
+    chosen_sites,
     gate_coverage,
     greedy_sites,
-    points_along,
+    street_sites,
+    unguarded_entrances,
 )
-
-BURGLARY_RADIUS_M = 100.0  # burglaries this near an entrance add to its audit risk
-CAMERA_COLUMNS = ("x", "y", "direction_deg", "fov_deg", "range_m")
-
-
-@dataclass(frozen=True)
-class DemandWeights:
-    """What each thing a new camera or gate could guard weighs."""
-
-    entrance: float = 1.0  # an unmanaged or ungated entrance, times (1 + its audit risk)
-    incident: float = 1.0  # an incident of the period
-    burglary: float = 2.0  # added to a burglary's weight as an incident
-
-    def describe(self) -> str:
-        risk = RiskWeights()
-        return (f"{self.entrance:g} x (1 + audit risk) per unmanaged or ungated entrance, the audit risk being "
-                f"{risk.households:g} x households behind it + {risk.living_alone:g} x residents living alone "
-                f"+ {risk.burglaries:g} x burglaries within {BURGLARY_RADIUS_M:g} m in the period; "
-                f"{self.incident:g} per incident, {self.incident + self.burglary:g} per burglary")
 
 
 @dataclass(frozen=True)
@@ -66,13 +52,12 @@ class Candidates:
 
 
 def street_candidates(conn: Connection, place: queries.Place, spacing_m: float) -> Candidates:
-    x, y = points_along(queries.streets(conn, place)["geometry"].to_numpy(), spacing_m)
-    return Candidates("streets", _all_round(x, y))
+    return Candidates("streets", street_sites(queries.streets(conn, place)["geometry"].to_numpy(), spacing_m))
 
 
 def entrance_candidates(conn: Connection, place: queries.Place) -> Candidates:
     doors = queries.entrances(conn, place)
-    return Candidates("entrances", _all_round(doors["x"].to_numpy(), doors["y"].to_numpy()))
+    return Candidates("entrances", all_round(doors["x"].to_numpy(), doors["y"].to_numpy()))
 
 
 def point_candidates(place: queries.Place, points: list[dict]) -> Candidates:
@@ -86,19 +71,20 @@ def point_candidates(place: queries.Place, points: list[dict]) -> Candidates:
         "fov_deg": [360.0 if p.get("fov_deg") is None else p["fov_deg"] for p in points]}))
 
 
-def _all_round(x, y) -> pd.DataFrame:
-    # Sites of our own making have no direction to point in: domes that see all round.
-    return pd.DataFrame({"x": x, "y": y, "direction_deg": np.nan, "fov_deg": 360.0})
-
-
 def _audit(conn: Connection, place: queries.Place, cameras: pd.DataFrame, since: datetime,
            until: datetime) -> pd.DataFrame:
     """The entrances the audit lists as unmanaged or ungated, with their risk."""
-    doors = queries.audited_entrances(conn, place)
     burgled = queries.burglaries(conn, place, since=since, until=until, radius_m=BURGLARY_RADIUS_M)
-    listed = entrance_audit(doors, cameras, burgled, np.zeros(len(doors), dtype=int),
-                            burglary_radius_m=BURGLARY_RADIUS_M)
-    return listed[listed["reasons"].map(lambda rs: "unmanaged" in rs or "no_access_control" in rs)]
+    return unguarded_entrances(queries.audited_entrances(conn, place), cameras, burgled)
+
+
+def place_demand(conn: Connection, place: queries.Place, cameras: pd.DataFrame, which: IncidentFilter,
+                 weights: DemandWeights) -> pd.DataFrame:
+    """What new cameras would guard in the place (``geo.siting.camera_demand``), ``cameras``
+    being the working ones that see into it. The incidents that count are those ``which``
+    selects (days, types, hours); the audit's burglaries near an entrance, those of its days."""
+    found, burgled = incident_queries.incidents_and_burglaries(conn, place, which)
+    return camera_demand(_audit(conn, place, cameras, which.since, which.until), found, burgled, cameras, weights)
 
 
 def _about(place: queries.Place, since: datetime, until: datetime, weights: DemandWeights, k: int) -> dict:
@@ -116,7 +102,8 @@ def _shares(result: Siting, greedy: Siting) -> dict:
                        "newly_share": _round(greedy.newly_share, 4)}}
 
 
-def _solve(coverage: Coverage, k: int, time_limit_s: float) -> tuple[Siting, Siting, dict]:
+def solve(coverage: Coverage, k: int, time_limit_s: float) -> tuple[Siting, Siting, dict]:
+    """The exact choice of k sites, the greedy one beside it, and how long each took."""
     started = time.perf_counter()
     greedy = greedy_sites(coverage, k)
     greedy_s = time.perf_counter() - started
@@ -127,44 +114,28 @@ def _solve(coverage: Coverage, k: int, time_limit_s: float) -> tuple[Siting, Sit
 
 def camera_plan(conn: Connection, place: queries.Place, candidates: Candidates, *, k: int, range_m: float,
                 which: IncidentFilter, weights: DemandWeights, time_limit_s: float) -> dict:
-    """The incidents that count are those ``which`` selects (days, types, hours); the audit's
-    burglaries near an entrance, those of its days."""
+    """k new camera sites among the candidates, for the place's demand (``place_demand``), as
+    GeoJSON in lon/lat with a summary."""
     started = time.perf_counter()
     since, until = which.since, which.until
     cameras = queries.cameras(conn, place)
-    existing = [cameras[c].to_numpy(dtype=float) for c in CAMERA_COLUMNS]
-    doors = _audit(conn, place, cameras, since, until)
-    found = incident_queries.incidents(conn, place, which)
-    burgled = (incident_queries.incidents(conn, place, replace(which, types=("burglary",)))
-               if not which.types or "burglary" in which.types else Incidents(np.zeros(0), np.zeros(0), None))
-    # A burglary is demand twice: once as an incident, once for being a burglary.
-    kinds = np.repeat(["entrance", "incident", "burglary"], [len(doors), len(found), len(burgled)])
-    x = np.concatenate([doors["x"].to_numpy(dtype=float), found.x, burgled.x])
-    y = np.concatenate([doors["y"].to_numpy(dtype=float), found.y, burgled.y])
-    weight = np.concatenate([weights.entrance * (1 + doors["risk"].to_numpy(dtype=float)),
-                             np.full(len(found), weights.incident), np.full(len(burgled), weights.burglary)])
-    watched = np.concatenate([~doors["reasons"].map(lambda rs: "no_camera" in rs).to_numpy(bool),
-                              seen_by_any(np.r_[found.x, burgled.x], np.r_[found.y, burgled.y], *existing)])
-    demand = pd.DataFrame({"x": x, "y": y, "weight": weight, "already_covered": watched})
+    demand = place_demand(conn, place, cameras, which, weights)
     coverage = camera_coverage(demand, candidates.frame, range_m=range_m)
     model_s = time.perf_counter() - started
-    result, greedy, seconds = _solve(coverage, k, time_limit_s)
+    result, greedy, seconds = solve(coverage, k, time_limit_s)
 
-    sites = candidates.frame.iloc[result.sites]
+    sites = chosen_sites(result, candidates.frame, demand, coverage)
     points = to_lonlat(shapely.points(sites["x"].to_numpy(), sites["y"].to_numpy()), place.srid)
-    features, before = [], np.zeros(len(demand), dtype=bool)
-    for rank, (point, gain, site) in enumerate(zip(points, result.gains, sites.itertuples()), start=1):
-        covered = coverage.newly_covered(result.sites[:rank])
-        added, before = covered & ~before, covered
-        features.append(_feature(
-            point, feature="camera_site", rank=rank, gain=_round(gain),
-            gain_share=_round(gain / result.total_weight, 4),
-            entrances=int((added & (kinds == "entrance")).sum()),
-            incidents=int((added & (kinds == "incident")).sum()),
-            direction_deg=_round(site.direction_deg, 1), fov_deg=_round(site.fov_deg, 1), range_m=range_m))
+    features = [_feature(point, feature="camera_site", rank=int(site.rank), gain=_round(site.gain),
+                         gain_share=_round(site.gain_share, 4), entrances=int(site.entrances),
+                         incidents=int(site.incidents), direction_deg=_round(site.direction_deg, 1),
+                         fov_deg=_round(site.fov_deg, 1), range_m=range_m)
+                for point, site in zip(points, sites.itertuples())]
+    kinds = demand["kind"].value_counts()
     summary = {**_about(place, since, until, weights, k), "candidates": candidates.kind,
                "candidate_sites": len(candidates.frame), "range_m": range_m, "existing_cameras": len(cameras),
-               "demand": {"entrances": len(doors), "incidents": len(found), "burglaries": len(burgled)},
+               "demand": {"entrances": int(kinds["entrance"]), "incidents": int(kinds["incident"]),
+                          "burglaries": int(kinds["burglary"])},
                "model_groups": len(coverage.weight), **_shares(result, greedy),
                "seconds": {"model_s": _round(model_s, 3), **seconds}}
     return {"type": "FeatureCollection", "features": features, "summary": summary}
@@ -180,7 +151,7 @@ def gate_plan(conn: Connection, place: queries.Place, *, k: int, since: datetime
         "building_id", as_index=False).agg(weight=("weight", "sum"), entrances=("id", "size"),
                                            households=("households", "sum"), managed=("managed", "first"))
     coverage = gate_coverage(buildings.assign(access_control=False))
-    result, greedy, seconds = _solve(coverage, k, time_limit_s)
+    result, greedy, seconds = solve(coverage, k, time_limit_s)
     chosen = buildings.iloc[result.sites]
     shapes = queries.buildings_by_id(conn, chosen["building_id"])
     features = [{"type": "Feature", "geometry": json.loads(shape.geojson), "properties": {

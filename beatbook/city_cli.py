@@ -62,21 +62,21 @@ def _run(workers: int, scheduler: str | None, in_one: Callable[[], Answer],
     return answer, time.perf_counter() - started
 
 
-def _incidents(area, start: datetime | None, end: datetime | None, types: str | None):
-    """The incidents of the days asked for (by default the year up to the latest incident's day)."""
+def _incidents(area, start: datetime | None, end: datetime | None, types: str | None, *, days: int):
+    """Which incidents count: those of the days asked for (by default the ``days`` up to the
+    latest incident's day) and types; with those first and last days."""
     from api.incident_analysis import default_dates
     from api.incident_params import local_range
-    from beatbook.city_incidents import IncidentJob
     from db.engine import get_engine
     from db.incidents import IncidentFilter
 
     with get_engine().connect() as conn:
-        first, last = default_dates(conn, area, _day(start), _day(end), days=365)
+        first, last = default_dates(conn, area, _day(start), _day(end), days=days)
     if last < first:
         raise typer.BadParameter(f"the end ({last}) is before the start ({first})", param_hint="--end")
     since, until = local_range(area.tz, first, last)
     kinds = tuple(sorted({t.strip() for t in types.split(",") if t.strip()})) if types else ()
-    return IncidentJob(get_settings().sqlalchemy_url, area, IncidentFilter(since, until, kinds)), first, last
+    return IncidentFilter(since, until, kinds), first, last
 
 
 def _day(value: datetime | None) -> date | None:
@@ -129,7 +129,10 @@ def coverage(
                f"covered, {int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances passed; wrote {out}")
 
 
-ChunkDays = Annotated[int, typer.Option(min=1, help="Incidents are read this many days at a time.")]
+# Incidents are far fewer than GPS fixes: a tile and chunk of the coverage's size would hold a few
+# hundred, and each task costs about 10 ms of its own (a query, a hand-over), so theirs are larger.
+INCIDENT_TILE_M, INCIDENT_CHUNK_DAYS = 5000.0, 365
+IncidentChunkDays = Annotated[int, typer.Option(min=1, help="Incidents are read this many days at a time.")]
 Types = Annotated[str | None, typer.Option(help="Incident types, comma-separated; default: all.")]
 
 
@@ -147,14 +150,15 @@ def density(
     bandwidth_m: Annotated[float, typer.Option(
         min=1.0, help="Quartic: search radius; gaussian: standard deviation; metres.")] = 250.0,
     kernel: Annotated[str, typer.Option(help="quartic or gaussian.")] = "quartic",
-    tile_m: TileM = 2000.0,
-    chunk_days: ChunkDays = 92,
+    tile_m: TileM = INCIDENT_TILE_M,
+    chunk_days: IncidentChunkDays = INCIDENT_CHUNK_DAYS,
     workers: Workers = 2,
     scheduler: Scheduler = None,
 ) -> None:
     """Kernel density of the incidents over the whole area, block of cells by block of cells."""
     from beatbook.city_incidents import (
         DensityJob,
+        IncidentJob,
         density_in_one,
         density_on_dask,
         write_contours,
@@ -168,8 +172,8 @@ def density(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     area = _whole_area(scheduler)
-    incidents, first, last = _incidents(area, start, end, types)
-    job = DensityJob(incidents, cell_m, bandwidth_m, kernel)
+    which, first, last = _incidents(area, start, end, types, days=365)
+    job = DensityJob(IncidentJob(get_settings().sqlalchemy_url, area, which), cell_m, bandwidth_m, kernel)
     answer, took = _run(workers, scheduler, lambda: density_in_one(job),
                         lambda client: density_on_dask(client, job, tile_m=tile_m, chunk_days=chunk_days))
     write_density(answer, area.srid, out)
@@ -193,14 +197,15 @@ def hotspots(
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Significance level.")] = 0.05,
     permutations: Annotated[int, typer.Option(
         min=0, help="p by conditional randomisation with this many draws; 0: the normal approximation.")] = 0,
-    tile_m: TileM = 2000.0,
-    chunk_days: ChunkDays = 92,
+    tile_m: TileM = INCIDENT_TILE_M,
+    chunk_days: IncidentChunkDays = INCIDENT_CHUNK_DAYS,
     workers: Workers = 2,
     scheduler: Scheduler = None,
 ) -> None:
     """Getis-Ord Gi* hot and cold spots of the incidents over hexagons of the whole area."""
     from beatbook.city_incidents import (
         HotspotJob,
+        IncidentJob,
         hotspots_in_one,
         hotspots_on_dask,
         write_hotspots,
@@ -208,8 +213,9 @@ def hotspots(
 
     scheduler = scheduler or get_settings().dask_scheduler
     area = _whole_area(scheduler)
-    incidents, first, last = _incidents(area, start, end, types)
-    job = HotspotJob(incidents, cell_m, alpha, permutations=permutations)
+    which, first, last = _incidents(area, start, end, types, days=365)
+    job = HotspotJob(IncidentJob(get_settings().sqlalchemy_url, area, which), cell_m, alpha,
+                     permutations=permutations)
     try:
         units = job.units()
     except ValueError as exc:
@@ -221,3 +227,41 @@ def hotspots(
     typer.echo(f"{first} to {last}, {len(answer.table):,} hexagons of {cell_m:g} m, in {took:.1f} s: "
                f"{int(answer.table['count'].sum()):,} incidents, {int(labels.get('hot', 0)):,} hot and "
                f"{int(labels.get('cold', 0)):,} cold hexagons; wrote {out}")
+
+
+@city_app.command()
+def cameras(
+    out: Annotated[Path, typer.Option(help="The GeoPackage to write: layer camera_sites.")],
+    k: Annotated[int, typer.Option(min=1, help="New camera sites, city-wide.")] = 20,
+    start: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First day of incidents counted (local); default: 89 days before the last.")] = None,
+    end: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Last day (local); default: the latest incident's.")] = None,
+    types: Annotated[str | None, typer.Option(help="Incident types counted, comma-separated; default: all.")] = None,
+    range_m: Annotated[float, typer.Option(
+        "--range", min=0.1, max=500.0, help="How far a new camera sees, metres, all round.")] = 30.0,
+    spacing: Annotated[float, typer.Option(min=5.0, help="A candidate site every this many metres of street.")] = 20.0,
+    time_limit: Annotated[float, typer.Option(
+        min=1.0, help="For the exact solver, seconds; past it, the best set found (or greedy's).")] = 60.0,
+    tile_m: TileM = 2000.0,
+    chunk_days: IncidentChunkDays = 28,
+    workers: Workers = 2,
+    scheduler: Scheduler = None,
+) -> None:
+    """k new camera sites for the whole area's unguarded entrances and incidents, modelled in tiles."""
+    from beatbook.city_siting import SitingJob, run_in_one, run_on_dask, write_sites
+
+    scheduler = scheduler or get_settings().dask_scheduler
+    area = _whole_area(scheduler)
+    which, first, last = _incidents(area, start, end, types, days=90)
+    job = SitingJob(get_settings().sqlalchemy_url, area, which, k=k, range_m=range_m, spacing_m=spacing,
+                    time_limit_s=time_limit)
+    answer, took = _run(workers, scheduler, lambda: run_in_one(job),
+                        lambda client: run_on_dask(client, job, tile_m=tile_m, chunk_days=chunk_days))
+    write_sites(answer, area.srid, out)
+    result, model = answer.result, answer.model
+    typer.echo(f"incidents {first} to {last}, in {took:.1f} s: {len(result.sites)} sites of "
+               f"{len(model.sites):,} candidates for {len(model.demand):,} demand points; cameras "
+               f"see {result.already_share:.1%} of the weight already, the new sites {result.newly_share:.1%} "
+               f"more (bound {result.bound / result.total_weight if result.total_weight else 0:.1%}, "
+               f"{result.status}); wrote {out}")

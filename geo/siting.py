@@ -1,7 +1,9 @@
 """Where to put k new cameras or access-control gates: the sites that cover the most risk-weighted
 demand not yet covered (a maximal covering location problem with existing facilities).
 
-Pure: demand and candidate sites in, the chosen sites with the weight each adds out.
+Pure: demand and candidate sites in, the chosen sites with the weight each adds out. What a
+new camera would guard (the demand) is defined here too, once, for the plan of one place
+(``api/siting.py``) and for the city cut into tiles (``beatbook/city_siting.py``).
 
 The problem is kept sparse from the start. Only (site, demand point) pairs within reach are
 made, demand the existing cameras already see is dropped (a new site adds nothing there), and
@@ -14,6 +16,7 @@ comparison, the fallback and a second upper bound.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -22,7 +25,30 @@ import shapely
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from geo.cameras import pairs_in_view
+from geo.cameras import pairs_in_view, seen_by_any
+from geo.entrance_audit import RiskWeights, entrance_audit
+
+BURGLARY_RADIUS_M = 100.0  # burglaries this near an entrance add to its audit risk
+CAMERA_COLUMNS = ("x", "y", "direction_deg", "fov_deg", "range_m")
+# What a new camera could guard, in the order demand is listed: a burglary is demand twice,
+# once as an incident and once more for being a burglary.
+KINDS = ("entrance", "incident", "burglary")
+
+
+@dataclass(frozen=True)
+class DemandWeights:
+    """What each thing a new camera or gate could guard weighs."""
+
+    entrance: float = 1.0  # an unmanaged or ungated entrance, times (1 + its audit risk)
+    incident: float = 1.0  # an incident of the period
+    burglary: float = 2.0  # added to a burglary's weight as an incident
+
+    def describe(self) -> str:
+        risk = RiskWeights()
+        return (f"{self.entrance:g} x (1 + audit risk) per unmanaged or ungated entrance, the audit risk being "
+                f"{risk.households:g} x households behind it + {risk.living_alone:g} x residents living alone "
+                f"+ {risk.burglaries:g} x burglaries within {BURGLARY_RADIUS_M:g} m in the period; "
+                f"{self.incident:g} per incident, {self.incident + self.burglary:g} per burglary")
 
 
 @dataclass(frozen=True)
@@ -176,6 +202,73 @@ def points_along(lines, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 0], xy[:, 1]
 
 
+def all_round(x, y) -> pd.DataFrame:
+    """Candidate sites at these points that see all round: sites of our own making have no
+    direction to point in."""
+    return pd.DataFrame({"x": x, "y": y, "direction_deg": np.nan, "fov_deg": 360.0})
+
+
+def street_sites(lines, spacing_m: float) -> pd.DataFrame:
+    """Candidate sites every ``spacing_m`` along streets (``points_along``), seeing all round."""
+    return all_round(*points_along(lines, spacing_m))
+
+
+def unguarded_entrances(entrances: pd.DataFrame, cameras: pd.DataFrame, burglaries: pd.DataFrame) -> pd.DataFrame:
+    """The entrances the audit (``geo.entrance_audit``) lists as unmanaged or ungated, with their
+    risk and reasons; ``burglaries`` (x, y) are those of the period near them."""
+    listed = entrance_audit(entrances, cameras, burglaries, np.zeros(len(entrances), dtype=int),
+                            burglary_radius_m=BURGLARY_RADIUS_M)
+    return listed[listed["reasons"].map(lambda rs: "unmanaged" in rs or "no_access_control" in rs).to_numpy(bool)]
+
+
+def entrance_demand(doors: pd.DataFrame, weights: DemandWeights) -> pd.DataFrame:
+    """Unguarded entrances (``unguarded_entrances``) as demand: 1 + risk each, weighted, already
+    covered when a camera sees them."""
+    return _demand(np.repeat(["entrance"], len(doors)), doors["id"].to_numpy(dtype=np.int64),
+                   doors["x"].to_numpy(dtype=float), doors["y"].to_numpy(dtype=float),
+                   weights.entrance * (1 + doors["risk"].to_numpy(dtype=float)),
+                   ~doors["reasons"].map(lambda rs: "no_camera" in rs).to_numpy(dtype=bool))
+
+
+def incident_demand(incidents, burglaries, cameras: pd.DataFrame, weights: DemandWeights) -> pd.DataFrame:
+    """The incidents of the period and, once more, the burglaries among them (each with x and y
+    arrays: ``db.incidents.Incidents``, a frame), already covered when one of the ``cameras``
+    (``CAMERA_COLUMNS``) sees them. Incidents are known by their position alone (id -1): those at
+    one place weigh alike and are seen alike, so which is which never matters."""
+    n, m = len(incidents.x), len(burglaries.x)
+    x = np.r_[np.asarray(incidents.x, dtype=float), np.asarray(burglaries.x, dtype=float)]
+    y = np.r_[np.asarray(incidents.y, dtype=float), np.asarray(burglaries.y, dtype=float)]
+    return _demand(np.repeat(["incident", "burglary"], [n, m]), np.full(n + m, -1, dtype=np.int64), x, y,
+                   np.r_[np.full(n, weights.incident), np.full(m, weights.burglary)],
+                   seen_by_any(x, y, *(cameras[c].to_numpy(dtype=float) for c in CAMERA_COLUMNS)))
+
+
+def camera_demand(doors: pd.DataFrame, incidents, burglaries, cameras: pd.DataFrame,
+                  weights: DemandWeights) -> pd.DataFrame:
+    """Everything a new camera could guard, in canonical order (``canonical_order``): kind, id,
+    x, y, weight and already_covered of the unguarded entrances ``doors`` and of the incidents
+    and burglaries of the period (``incident_demand``)."""
+    demand = pd.concat([entrance_demand(doors, weights), incident_demand(incidents, burglaries, cameras, weights)],
+                       ignore_index=True)
+    return demand.iloc[canonical_order(demand)].reset_index(drop=True)
+
+
+def canonical_order(demand: pd.DataFrame) -> np.ndarray:
+    """The order demand is listed in, whoever gathered it and how: entrances by id, then
+    incidents and then burglaries by position.
+
+    The order matters beyond looks: demand reached by the same sites is summed in this order,
+    so sums, gains and the ties between equal gains come out the same only in the same order.
+    """
+    return np.lexsort((demand["y"].to_numpy(), demand["x"].to_numpy(),
+                       demand["kind"].cat.codes.to_numpy()))
+
+
+def _demand(kind, ids, x, y, weight, already_covered) -> pd.DataFrame:
+    return pd.DataFrame({"kind": pd.Categorical(kind, categories=KINDS, ordered=True), "id": ids, "x": x, "y": y,
+                         "weight": weight, "already_covered": already_covered})
+
+
 def gate_coverage(buildings: pd.DataFrame) -> Coverage:
     """A gate at a building's entrance covers that building's demand, and nothing else.
 
@@ -227,6 +320,32 @@ def choose_sites(coverage: Coverage, k: int, *, time_limit_s: float = 10.0,
             best = replace(greedy, sites=sites, gains=gains)
     return replace(best, bound=max(min(bound, greedy.bound), best.newly_covered),
                    status="optimal" if solved else "time limit")
+
+
+def what_each_adds(coverage: Coverage, sites) -> Iterator[np.ndarray]:
+    """For each of the ``sites`` in turn: which demand points it covers that neither the
+    existing cameras nor the sites before it do."""
+    before = np.zeros(len(coverage.group), dtype=bool)
+    for rank in range(1, len(sites) + 1):
+        covered = coverage.newly_covered(sites[:rank])
+        yield covered & ~before
+        before = covered
+
+
+def chosen_sites(result: Siting, candidates: pd.DataFrame, demand: pd.DataFrame, coverage: Coverage) -> pd.DataFrame:
+    """The chosen camera sites in order (rank from 1): where (x, y, direction_deg, fov_deg), the
+    weight each adds and its share of all demand, and how many entrances and incidents it adds
+    (a burglary counts once, as an incident)."""
+    sites = candidates.iloc[result.sites]
+    kinds = demand["kind"].to_numpy()
+    added = list(what_each_adds(coverage, result.sites))
+    return pd.DataFrame({"rank": np.arange(1, len(sites) + 1), "x": sites["x"].to_numpy(dtype=float),
+                         "y": sites["y"].to_numpy(dtype=float),
+                         "direction_deg": sites["direction_deg"].to_numpy(dtype=float),
+                         "fov_deg": sites["fov_deg"].to_numpy(dtype=float), "gain": result.gains,
+                         "gain_share": result.gains / result.total_weight,
+                         "entrances": np.array([(kinds[a] == "entrance").sum() for a in added], dtype=np.int64),
+                         "incidents": np.array([(kinds[a] == "incident").sum() for a in added], dtype=np.int64)})
 
 
 def _without_dominated_sites(coverage: Coverage) -> Coverage:
