@@ -36,6 +36,16 @@ def fresh_database(server: URL, name: str) -> URL:
     return server.set(database=name)
 
 
+def migrated_database(server: URL, name: str) -> URL:
+    """A fresh database ``name``, migrated: for data that must be committed, to be read by other
+    connections (a CLI run, Dask workers) than the tests' own, which roll back."""
+    from db.migrate import upgrade
+
+    url = fresh_database(server, name)
+    upgrade(url.render_as_string(hide_password=False))
+    return url
+
+
 def libpq(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -202,3 +212,12 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def dask_threads():
+    """A Dask client of two worker threads in this process: quick to start, for a module's tests."""
+    from beatbook.dask_client import dask_client
+
+    with dask_client(workers=2, processes=False) as client:
+        yield client

@@ -28,15 +28,13 @@ from beatbook.city_incidents import (
     write_hotspots,
 )
 from beatbook.cli import app
-from beatbook.dask_client import dask_client
 from beatbook.generate.district import build_district
 from beatbook.generate.load import load_dataset
 from beatbook.settings import get_settings
 from db import analysis as queries
 from db.engine import get_engine
 from db.incidents import IncidentFilter, incidents
-from db.migrate import upgrade
-from tests.conftest import TEST_DB, fresh_database, libpq
+from tests.conftest import TEST_DB, libpq, migrated_database
 
 # Tiles and chunks small enough to cut each place into many: (tile metres, chunk days).
 CUTS = {"demo": (400.0, 10), "district": (500.0, 60)}
@@ -44,9 +42,7 @@ CUTS = {"demo": (400.0, 10), "district": (500.0, 60)}
 
 @pytest.fixture(scope="module")
 def incidents_db(server_url):
-    url = fresh_database(server_url, TEST_DB + "_city_incidents")
-    upgrade(url.render_as_string(hide_password=False))
-    return url
+    return migrated_database(server_url, TEST_DB + "_city_incidents")
 
 
 @pytest.fixture(scope="module", params=["demo", "district"])
@@ -63,14 +59,8 @@ def city(request, incidents_db, demo_frames):
     return request.param, IncidentJob(url, area, IncidentFilter(*local_range(area.tz, *days))), days
 
 
-@pytest.fixture(scope="module")
-def threads():
-    with dask_client(workers=2, processes=False) as client:
-        yield client
-
-
 @pytest.mark.parametrize("kernel, bandwidth_m", [("quartic", 150.0), ("gaussian", 40.0)])
-def test_the_density_in_blocks_on_dask_is_the_density_in_one_run(city, threads, kernel, bandwidth_m):
+def test_the_density_in_blocks_on_dask_is_the_density_in_one_run(city, dask_threads, kernel, bandwidth_m):
     name, job, _ = city
     tile_m, chunk_days = CUTS[name]
     density = DensityJob(job, cell_m=20.0, bandwidth_m=bandwidth_m, kernel=kernel)
@@ -78,7 +68,7 @@ def test_the_density_in_blocks_on_dask_is_the_density_in_one_run(city, threads, 
     # The cut is a real one: many blocks, several chunks, incidents in most of them.
     assert len(density.lattice().blocks(round(tile_m / 20.0))) >= 6 and len(job.which.in_chunks(chunk_days)) >= 5
     assert one.values.sum() * one.cell_area_km2 > 100
-    tiled = density_on_dask(threads, density, tile_m=tile_m, chunk_days=chunk_days, progress=False)
+    tiled = density_on_dask(dask_threads, density, tile_m=tile_m, chunk_days=chunk_days, progress=False)
     assert (tiled.x0, tiled.y0, tiled.cell_m) == (one.x0, one.y0, one.cell_m)
     assert np.array_equal(tiled.values, one.values)
 
@@ -96,14 +86,14 @@ def test_the_one_run_density_is_the_apis(city):
     assert one.values.sum() * one.cell_area_km2 == pytest.approx(len(found), rel=0.05)
 
 
-def test_the_hot_spots_from_tallies_on_dask_are_the_hot_spots_in_one_run(city, threads):
+def test_the_hot_spots_from_tallies_on_dask_are_the_hot_spots_in_one_run(city, dask_threads):
     name, job, _ = city
     tile_m, chunk_days = CUTS[name]
     hot = HotspotJob(job, cell_m=60.0)
     units = hot.units()
     one = hotspots_in_one(hot, units)
     assert (one.table["label"] == "hot").any() and one.table["count"].sum() > 100
-    tiled = hotspots_on_dask(threads, hot, units, tile_m=tile_m, chunk_days=chunk_days, progress=False)
+    tiled = hotspots_on_dask(dask_threads, hot, units, tile_m=tile_m, chunk_days=chunk_days, progress=False)
     pd.testing.assert_frame_equal(tiled.table, one.table, check_exact=True)
 
 
@@ -122,11 +112,11 @@ def test_the_one_run_hot_spots_are_the_apis(city):
         assert said["z"] == (None if np.isnan(row.z) else round(row.z, 4))
 
 
-def test_permutation_hot_spots_on_dask_are_the_same_too(city, threads):
+def test_permutation_hot_spots_on_dask_are_the_same_too(city, dask_threads):
     name, job, _ = city
     hot = HotspotJob(job, cell_m=60.0, permutations=99)
     units = hot.units()
-    tiled = hotspots_on_dask(threads, hot, units, tile_m=CUTS[name][0], chunk_days=CUTS[name][1], progress=False)
+    tiled = hotspots_on_dask(dask_threads, hot, units, tile_m=CUTS[name][0], chunk_days=CUTS[name][1], progress=False)
     pd.testing.assert_frame_equal(tiled.table, hotspots_in_one(hot, units).table, check_exact=True)
 
 

@@ -24,14 +24,12 @@ from api import siting as api_siting
 from api.incident_params import local_range
 from beatbook.city_siting import CitySiting, SitingJob, run_in_one, run_on_dask, write_sites
 from beatbook.cli import app
-from beatbook.dask_client import dask_client
 from beatbook.generate.district import build_district
 from beatbook.generate.load import load_dataset
 from beatbook.settings import get_settings
 from db import analysis as queries
 from db.engine import get_engine
 from db.incidents import IncidentFilter, latest_incident
-from db.migrate import upgrade
 from geo.cameras import pairs_in_view
 from geo.crs import to_lonlat
 from geo.siting import (
@@ -44,7 +42,7 @@ from geo.siting import (
     street_sites,
 )
 from geo.tiled_siting import SitingModel, Surroundings, part_of, plan_tiles, stack, whole_model
-from tests.conftest import TEST_DB, fresh_database, libpq
+from tests.conftest import TEST_DB, libpq, migrated_database
 
 K = 25
 # Tiles and chunks small enough to cut each place into many: (tile metres, chunk days).
@@ -53,9 +51,7 @@ CUTS = {"demo": (400.0, 14), "district": (300.0, 14)}
 
 @pytest.fixture(scope="module")
 def siting_db(server_url):
-    url = fresh_database(server_url, TEST_DB + "_city_siting")
-    upgrade(url.render_as_string(hide_password=False))
-    return url
+    return migrated_database(server_url, TEST_DB + "_city_siting")
 
 
 @pytest.fixture(scope="module", params=["demo", "district"])
@@ -68,12 +64,6 @@ def city(request, siting_db, demo_frames):
         last = latest_incident(conn, area)
     job = SitingJob(url, area, IncidentFilter(last - timedelta(weeks=8), last + timedelta(seconds=1)), k=K)
     return request.param, job, run_in_one(job)
-
-
-@pytest.fixture(scope="module")
-def threads():
-    with dask_client(workers=2, processes=False) as client:
-        yield client
 
 
 def assert_same(tiled: CitySiting, whole: CitySiting) -> None:
@@ -97,7 +87,7 @@ def assert_same_coverage(a: SitingModel, b: SitingModel) -> None:
     assert (x.total_weight, x.already_covered) == (y.total_weight, y.already_covered)
 
 
-def test_two_dask_workers_give_exactly_the_one_run_answer(city, threads):
+def test_two_dask_workers_give_exactly_the_one_run_answer(city, dask_threads):
     name, job, one = city
     tile_m, chunk_days = CUTS[name]
     tiles = job.tiles(tile_m)
@@ -113,7 +103,7 @@ def test_two_dask_workers_give_exactly_the_one_run_answer(city, threads):
     across = grid.tile_of(demand["x"].to_numpy()[point], demand["y"].to_numpy()[point]) \
         != grid.tile_of(sites["x"].to_numpy()[site], sites["y"].to_numpy()[site])
     assert 0 < across.sum() < len(point)
-    assert_same(run_on_dask(threads, job, tile_m=tile_m, chunk_days=chunk_days, progress=False), one)
+    assert_same(run_on_dask(dask_threads, job, tile_m=tile_m, chunk_days=chunk_days, progress=False), one)
 
 
 def test_the_one_run_answer_is_the_api_camera_plan(city):

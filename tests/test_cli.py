@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from beatbook.cli import app
 from beatbook.settings import get_settings
-from db.migrate import alembic_config, upgrade
-from tests.conftest import TEST_DB, fresh_database, libpq
+from db.migrate import alembic_config
+from tests.conftest import TEST_DB, fresh_database, libpq, migrated_database
 from tests.test_ingest import HELSINKI
 
 runner = CliRunner()
@@ -18,9 +18,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def cli_db(server_url):
-    url = fresh_database(server_url, TEST_DB + "_cli")
-    upgrade(url.render_as_string(hide_password=False))
-    return libpq(url)
+    return libpq(migrated_database(server_url, TEST_DB + "_cli"))
 
 
 @pytest.fixture

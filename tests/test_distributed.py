@@ -17,19 +17,17 @@ from typer.testing import CliRunner
 
 from beatbook.city_coverage import CoverageJob, run_in_one, run_on_dask, write_coverage
 from beatbook.cli import app
-from beatbook.dask_client import dask_client
 from beatbook.generate.district import build_district
 from beatbook.generate.load import load_dataset
 from beatbook.settings import get_settings
 from db import analysis as queries
 from db.engine import get_engine
-from db.migrate import upgrade
 from db.patrols import rebuild_tracks
 from geo.patrol_gaps import Nights, night_pieces, patrol_gaps
 from geo.tiled_coverage import plan_tiles
 from geo.tiling import time_chunks
 from geo.windows import DailyWindow
-from tests.conftest import TEST_DB, fresh_database, libpq
+from tests.conftest import TEST_DB, libpq, migrated_database
 from tests.test_tiling import assert_same
 
 RADIUS_M = 30.0
@@ -39,9 +37,7 @@ CUTS = {"demo": (500.0, 7), "district": (600.0, 7)}
 
 @pytest.fixture(scope="module")
 def dask_db(server_url):
-    url = fresh_database(server_url, TEST_DB + "_dask")
-    upgrade(url.render_as_string(hide_password=False))
-    return url
+    return migrated_database(server_url, TEST_DB + "_dask")
 
 
 @pytest.fixture(scope="module", params=["demo", "district"])
@@ -61,20 +57,14 @@ def city(request, dask_db, demo_frames):
     return request.param, job, run_in_one(job)
 
 
-@pytest.fixture(scope="module")
-def threads():
-    with dask_client(workers=2, processes=False) as client:
-        yield client
-
-
-def test_two_dask_workers_give_exactly_the_one_run_answer(city, threads):
+def test_two_dask_workers_give_exactly_the_one_run_answer(city, dask_threads):
     name, job, one = city
     tile_m, chunk_days = CUTS[name]
     # The cut is a real one: many tiles, several chunks, streets both covered and not.
     assert len(plan_tiles(*job.anchors(), tile_m)) >= 6 and len(time_chunks(*job.period, chunk_days)) >= 5
     assert 0 < one.streets["covered_m"].sum() < one.streets["length_m"].sum() and len(one.gaps)
     assert 0 < (one.entrances["passes"] > 0).sum() < len(one.entrances)
-    assert_same(run_on_dask(threads, job, tile_m=tile_m, chunk_days=chunk_days, progress=False), one)
+    assert_same(run_on_dask(dask_threads, job, tile_m=tile_m, chunk_days=chunk_days, progress=False), one)
 
 
 def test_the_one_run_answer_is_the_patrol_gaps_answer(city):
