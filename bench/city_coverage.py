@@ -197,17 +197,23 @@ def summary(answer: CityCoverage) -> str:
             f"{len(answer.gaps):,} gaps")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def city_arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of the city benches: which city, and how to run it."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--buildings", type=int, default=1_000_000)
     parser.add_argument("--fixes", type=int, default=20_000_000, help="GPS fixes over the month, about")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--runs", type=int, default=1, help="Dask runs of each, the median reported")
+    parser.add_argument("--one-process-gb", type=float, help="address space of a one-process run "
+                        "(default: three quarters of the machine's memory)")
+    return parser
+
+
+def main() -> None:
+    parser = city_arguments(__doc__)
     parser.add_argument("--tile-m", type=float, default=2000.0)
     parser.add_argument("--chunk-days", type=int, default=31)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--runs", type=int, default=1, help="runs of each, the median reported")
-    parser.add_argument("--one-process-gb", type=float, help="address space of the one-process run "
-                        "(default: three quarters of the machine's memory)")
     args = parser.parse_args()
 
     _, url = city_database(args.buildings, args.fixes, args.seed)

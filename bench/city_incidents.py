@@ -19,7 +19,6 @@ exactly with the one-process one, the FFT density to 1e-9 of the peak).
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import statistics
 import time
@@ -27,7 +26,14 @@ from datetime import timedelta
 
 import numpy as np
 import psycopg
-from city_coverage import city_database, driver_peak, in_one_process, memory_gb_of, peak_rss_mb
+from city_coverage import (
+    city_arguments,
+    city_database,
+    driver_peak,
+    in_one_process,
+    memory_gb_of,
+    peak_rss_mb,
+)
 
 from api.incident_analysis import Grid, place_density
 from beatbook.city_cli import INCIDENT_CHUNK_DAYS, INCIDENT_TILE_M
@@ -123,10 +129,7 @@ def line(name: str, run: dict, agrees: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--buildings", type=int, default=1_000_000)
-    parser.add_argument("--fixes", type=int, default=20_000_000, help="of the city (bench/city_coverage.py)")
-    parser.add_argument("--seed", type=int, default=1)
+    parser = city_arguments(__doc__)
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--cell-m", type=float, default=25.0)
@@ -134,10 +137,6 @@ def main() -> None:
     parser.add_argument("--hex-m", type=float, default=100.0)
     parser.add_argument("--tile-m", type=float, default=INCIDENT_TILE_M)
     parser.add_argument("--chunk-days", type=int, default=INCIDENT_CHUNK_DAYS)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--runs", type=int, default=1, help="Dask runs of each, the median reported")
-    parser.add_argument("--one-process-gb", type=float, help="address space of a one-process run "
-                        "(default: three quarters of the machine's memory)")
     args = parser.parse_args()
 
     libpq, url = city_database(args.buildings, args.fixes, args.seed)
