@@ -23,7 +23,6 @@ Workers = Annotated[int, typer.Option(
 Scheduler = Annotated[str | None, typer.Option(
     show_default="BEATBOOK_DASK_SCHEDULER", help="A Dask scheduler's address, e.g. tcp://10.0.0.5:8786.")]
 TileM = Annotated[float, typer.Option(min=50.0, help="Side of the square tiles, metres.")]
-Day = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
 
 
 def _say(message: str) -> None:
