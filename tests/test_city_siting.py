@@ -216,7 +216,7 @@ def tiled(lines, entrances, incidents, cameras, *, tile_m, spacing_m, range_m) -
 
 
 @given(towns(), st.floats(50, 400), st.floats(5, 80), st.floats(1, 60))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 def test_tiles_of_any_size_merge_into_the_whole_model(town, tile_m, spacing_m, range_m):
     lines, entrances, incidents, cameras = town
     demand = camera_demand(entrances, incidents, incidents[incidents["burglary"]], cameras, WEIGHTS)
