@@ -39,14 +39,16 @@ def take_on_user(conn: Connection, request: Request) -> None:
 
 def get_db(request: Request) -> Iterator[Connection]:
     """One transaction per request, with the user's rights: committed when the route returns,
-    rolled back if it raises."""
+    rolled back if it raises; either before the response is sent (``DbDep``)."""
     with request.app.state.engine.begin() as conn:
         take_on_user(conn, request)
         yield conn
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-DbDep = Annotated[Connection, Depends(get_db)]
+# Scope "function": by default FastAPI would end the transaction after sending the response,
+# so a client could be told of a write whose commit then failed, or ask again before it landed.
+DbDep = Annotated[Connection, Depends(get_db, scope="function")]
 
 
 async def get_current_user(request: Request, token: Annotated[str, Depends(oauth2_scheme)], db: DbDep) -> UserRecord:

@@ -25,6 +25,36 @@ def buildings(conn):
         )
 
 
+def test_a_requests_transaction_ends_before_its_response_is_sent(engine, settings):
+    """Else a client could be told of a write whose commit then fails, or ask again (as an OGC
+    client paging does) while the last request still holds the transaction."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from api.deps import DbDep
+    from api.main import create_app
+
+    app = create_app(settings, engine)
+    order = []
+
+    @app.get("/probe")
+    def probe(db: DbDep) -> dict:
+        db.execute(text("SELECT 1"))
+        return {}
+
+    async def recording(scope, receive, send):
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                order.append("response")
+            await send(message)
+        await app(scope, receive, sending)
+
+    event.listen(engine, "commit", lambda _conn: order.append("commit"))
+    with TestClient(recording) as client:
+        assert client.get("/probe").status_code == 200
+    assert order == ["commit", "response"]
+
+
 # --- authentication -----------------------------------------------------------------------
 
 
