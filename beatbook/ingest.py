@@ -227,6 +227,10 @@ def prepare(
         converted, bad = _convert(values, fld, references)
         for i in np.flatnonzero(bad):
             problems.setdefault(int(i), []).append(_conversion_problem(fld, values.iloc[i]))
+        if fld.within is not None:
+            numbers = converted.to_numpy(dtype=float, na_value=np.nan)
+            for i in np.flatnonzero(~np.isnan(numbers) & ~fld.within.holds(numbers)):
+                problems.setdefault(int(i), []).append(f"'{fld.name}' is {numbers[i]:g}; it must be {fld.within}")
         if fld.required:
             for i in np.flatnonzero(converted.isna().to_numpy() & ~bad):
                 problems.setdefault(int(i), []).append(f"'{fld.name}' is required but empty")

@@ -14,10 +14,8 @@ import pandas as pd
 import shapely
 from sqlalchemy import Connection, text
 
+from db.models import MAX_CAMERA_RANGE_M
 from geo.crs import to_metric, utm_crs
-
-# Cameras farther than this from a beat are not asked whether they see into it.
-MAX_CAMERA_RANGE_M = 500.0
 
 
 def margin_deg(metres: float) -> float:

@@ -7,8 +7,8 @@ Most of it is those very queries, asked of the place clipped to a box around the
 100 m of it, a camera within its range) answers alike for the clipped place and for the
 whole whenever the point of the place nearest that thing lies in the box. So the box is the
 tile grown by twice that distance: whatever is that near a point of the tile has its nearest
-point of the place within the box. Cameras are taken to see at most ``MAX_CAMERA_RANGE_M``,
-as ``queries.cameras`` takes them to.
+point of the place within the box. No camera sees farther than ``MAX_CAMERA_RANGE_M``: the
+schema refuses one that would.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import shapely
 from sqlalchemy import Connection, text
 
 from db import analysis as queries
-from db.analysis import MAX_CAMERA_RANGE_M
 from db.city_tiles import TRACK_BOX_MARGIN_M, lonlat_box, tile_streets
+from db.models import MAX_CAMERA_RANGE_M
 from geo.siting import BURGLARY_RADIUS_M
 from geo.tiling import HALO_SLACK_M, Box
 

@@ -6,7 +6,10 @@ columns, vocabularies and visibility are said once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from db import models as m
 
@@ -16,6 +19,34 @@ PATROL_ROLES = frozenset({"officer", "supervisor", "admin"})
 # Who may see the fields that name people (a premises' responsible person): the police,
 # not planners, and never on a map tile.
 PERSONAL_READERS = frozenset({"officer", "supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The numbers a field may take, as its column's CHECK constraint allows them: the importer
+    names each row outside, where the database would refuse the whole file at its first."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_included: bool = False
+    high_included: bool = True
+
+    def holds(self, values: np.ndarray) -> np.ndarray:
+        above = values >= self.low if self.low_included else values > self.low
+        below = values <= self.high if self.high_included else values < self.high
+        return above & below
+
+    def __str__(self) -> str:
+        ends = []
+        if self.low > -math.inf:
+            ends.append(f"{'at least' if self.low_included else 'more than'} {self.low:g}")
+        if self.high < math.inf:
+            ends.append(f"{'at most' if self.high_included else 'less than'} {self.high:g}")
+        return " and ".join(ends)
+
+
+POSITIVE = Interval(0)
+NOT_NEGATIVE = Interval(0, low_included=True)
 
 
 @dataclass(frozen=True)
@@ -35,6 +66,7 @@ class Field:
     # The value of an empty cell, for columns that may not be NULL.
     default: object = None
     personal: bool = False  # names a person: for PERSONAL_READERS only
+    within: Interval | None = None  # for numbers
 
     @property
     def target(self) -> str:
@@ -106,7 +138,7 @@ LAYERS: dict[str, Layer] = {
             (
                 Field("kind", kind="choice", required=True, choices=m.FOCUS_KINDS),
                 Field("name"),
-                Field("priority", kind="float", default=1.0),
+                Field("priority", kind="float", default=1.0, within=POSITIVE),
                 Field("beat", kind="ref", ref=("beat", "code"), column="beat_id"),
             ),
             "Focus areas",
@@ -128,7 +160,7 @@ LAYERS: dict[str, Layer] = {
                 Field("address", aliases=("addr", "standard_address")),
                 Field("address_code"),
                 Field("name"),
-                Field("floors", kind="float", aliases=("building:levels", "levels")),
+                Field("floors", kind="float", aliases=("building:levels", "levels"), within=POSITIVE),
                 Field("use", aliases=("building", "building_use"), default="residential"),
                 Field("managed", kind="bool", aliases=("property_management",), default=False),
                 Field("property_company"),
@@ -153,9 +185,11 @@ LAYERS: dict[str, Layer] = {
         Layer(
             "cameras", "camera", ("Point",), "Point",
             (
-                Field("direction_deg", kind="float", aliases=("direction", "camera:direction")),
-                Field("fov_deg", kind="float", aliases=("fov", "angle"), default=360.0),
-                Field("range_m", kind="float", aliases=("range",), default=30.0),
+                Field("direction_deg", kind="float", aliases=("direction", "camera:direction"),
+                      within=Interval(0, 360, low_included=True, high_included=False)),
+                Field("fov_deg", kind="float", aliases=("fov", "angle"), default=360.0, within=Interval(0, 360)),
+                Field("range_m", kind="float", aliases=("range",), default=30.0,
+                      within=Interval(0, m.MAX_CAMERA_RANGE_M)),
                 Field("owner", aliases=("operator",)),
                 Field("working", kind="bool", default=True),
                 Field("osm_id", kind="int"),
@@ -203,11 +237,11 @@ LAYERS: dict[str, Layer] = {
             (
                 Field("name", required=True),
                 Field("category", kind="choice", required=True, choices=m.HAZARD_CATEGORIES),
-                Field("quantity", kind="float"),
+                Field("quantity", kind="float", within=NOT_NEGATIVE),
                 Field("unit"),
                 Field("keeper", personal=True),
                 Field("storage_ok", kind="bool"),
-                Field("risk_radius_m", kind="float", required=True, aliases=("risk_radius", "radius_m")),
+                Field("risk_radius_m", kind="float", required=True, aliases=("risk_radius", "radius_m"), within=POSITIVE),
             ),
             "Hazardous-material sites",
         ),
@@ -243,7 +277,7 @@ LAYERS: dict[str, Layer] = {
                 Field("officer", kind="ref", required=True, ref=("officer", "badge"), column="officer_id",
                       aliases=("badge", "tracker", "device")),
                 Field("recorded_at", kind="datetime", required=True, aliases=("time", "t", "timestamp")),
-                Field("accuracy_m", kind="float", aliases=("accuracy", "hdop")),
+                Field("accuracy_m", kind="float", aliases=("accuracy", "hdop"), within=NOT_NEGATIVE),
             ),
             "Raw GPS fixes of patrols",
             readers=PATROL_ROLES,

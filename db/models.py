@@ -32,6 +32,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
+# How far a camera may see: the camera queries look this far around each one first, and the
+# city's camera tiles read the cameras within twice this of a tile.
+MAX_CAMERA_RANGE_M = 500.0
 
 # Vocabularies shared by the model, the importer and the API.
 FOCUS_KINDS = ("commercial_street", "footpath", "car_park", "other")
@@ -250,6 +253,7 @@ class Camera(Base):
         CheckConstraint("direction_deg IS NULL OR (direction_deg >= 0 AND direction_deg < 360)", name="direction_range"),
         CheckConstraint("fov_deg > 0 AND fov_deg <= 360", name="fov_range"),
         CheckConstraint("range_m > 0", name="range_positive"),
+        CheckConstraint(f"range_m <= {MAX_CAMERA_RANGE_M:g}", name="range_at_most_500"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     osm_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -28,22 +28,45 @@ PASSWORD = "correct horse battery staple"
 SHARED_DATA = Path(os.environ.get("BEATBOOK_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
-def fresh_database(server: URL, name: str) -> URL:
-    """Drop and create database ``name`` on the server; return its SQLAlchemy URL."""
+def drop_database(server: URL, name: str) -> None:
     with psycopg.connect(libpq(server), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def fresh_database(server: URL, name: str) -> URL:
+    """Drop and create database ``name`` on the server; return its SQLAlchemy URL."""
+    drop_database(server, name)
+    with psycopg.connect(libpq(server), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return server.set(database=name)
 
 
-def migrated_database(server: URL, name: str) -> URL:
+def migrated_database(server: URL, name: str, revision: str = "head") -> URL:
     """A fresh database ``name``, migrated: for data that must be committed, to be read by other
     connections (a CLI run, Dask workers) than the tests' own, which roll back."""
     from db.migrate import upgrade
 
     url = fresh_database(server, name)
-    upgrade(url.render_as_string(hide_password=False))
+    upgrade(url.render_as_string(hide_password=False), revision)
     return url
+
+
+@pytest.fixture
+def database_at(server_url):
+    """``database_at(revision)``: a database of its own migrated to ``revision``, for testing
+    the migrations after it, as ``(url, engine)``; dropped after the test."""
+    made = []
+
+    def make(revision: str):
+        name = f"{TEST_DB}_at_{revision}"
+        url = migrated_database(server_url, name, revision).render_as_string(hide_password=False)
+        made.append((name, engine := create_engine(url, poolclass=pool.NullPool)))
+        return url, engine
+
+    yield make
+    for name, engine in made:
+        engine.dispose()
+        drop_database(server_url, name)
 
 
 def libpq(url: URL) -> str:

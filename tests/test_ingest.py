@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from beatbook.ingest import ImportOptions, ImportRejected, import_file, prepare
-from db.layers import LAYERS
 from beatbook.settings import PROJECT_ROOT
+from db.layers import LAYERS
 
 HELSINKI = PROJECT_ROOT / "data" / "helsinki" / "helsinki_layers.gpkg"
 HELSINKI_BBOX = (24.92, 60.15, 24.97, 60.19)
@@ -224,6 +224,18 @@ def test_a_bad_value_is_reported_with_its_row(conn, pg, tmp_path):
     path = write_geojson(tmp_path / "h.geojson", [point], {"name": "x", "category": "glitter", "risk_radius_m": 50})
     error = refused(conn, pg, "hazardous_site", "hazardous_sites", path)
     assert error.problems[0][0] == 1 and "one of firearms" in error.problems[0][1]
+
+
+def test_numbers_outside_what_the_schema_allows_are_named_by_row(conn, pg, tmp_path):
+    path = tmp_path / "c.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.94, 60.17]}, "properties": p}
+        for p in ({"range": 40, "direction": 0}, {"range": 800, "direction": 360}, {"fov": 0, "range": 500})]}))
+    error = refused(conn, pg, "camera", "cameras", path)
+    assert error.problems == [
+        (2, ("'direction_deg' is 360; it must be at least 0 and less than 360; "
+             "'range_m' is 800; it must be more than 0 and at most 500")),
+        (3, "'fov_deg' is 0; it must be more than 0 and at most 360")]
 
 
 def test_schools_and_clinics_load_from_osm_amenities_and_find_their_building(conn, pg, tmp_path):

@@ -15,8 +15,7 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg import sql
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from beatbook.ingest import import_file
@@ -331,22 +330,14 @@ def snapshot(engine) -> dict:
 
 
 @pytest.fixture
-def migrated_db(server_url, demo_frames):
+def migrated_db(database_at, demo_frames):
     """A database of its own, at 0005 and holding the demo's fixes and incidents."""
     from beatbook.generate.load import load_dataset
-    from db.migrate import upgrade
-    from tests.conftest import TEST_DB, fresh_database, libpq
+    from tests.conftest import libpq
 
-    name = f"{TEST_DB}_months"
-    database = fresh_database(server_url, name)
-    url = database.render_as_string(hide_password=False)
-    upgrade(url, "0005")
-    load_dataset(libpq(database), demo_frames, progress=False)
-    engine = create_engine(url, poolclass=pool.NullPool)
-    yield url, engine
-    engine.dispose()
-    with psycopg.connect(libpq(server_url), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    url, engine = database_at("0005")
+    load_dataset(libpq(engine.url), demo_frames, progress=False)
+    return url, engine
 
 
 def test_the_migration_keeps_every_row_and_grant_down_and_up_again(migrated_db):

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from db.models import metadata
@@ -100,29 +100,10 @@ def test_a_dispute_is_closed_only_when_done_and_not_before_it_was_reported(conn,
         conn.execute(text(add), {"status": status, "closed_on": closed_on})
 
 
-@pytest.fixture
-def at_0002(server_url):
-    """A database of its own, migrated to 0002: the records as they were before 0003."""
-    import psycopg
-    from psycopg import sql
-
-    from db.migrate import upgrade
-    from tests.conftest import TEST_DB, fresh_database, libpq
-
-    name = f"{TEST_DB}_0003"
-    url = fresh_database(server_url, name).render_as_string(hide_password=False)
-    upgrade(url, "0002")
-    engine = create_engine(url, poolclass=pool.NullPool)
-    yield url, engine
-    engine.dispose()
-    with psycopg.connect(libpq(server_url), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def test_0003_dates_closed_disputes_from_their_history_and_refuses_shared_numbers(at_0002):
+def test_0003_dates_closed_disputes_from_their_history_and_refuses_shared_numbers(database_at):
     from db.migrate import upgrade
 
-    url, engine = at_0002
+    url, engine = database_at("0002")
     with engine.begin() as conn:
         conn.execute(text("""
             INSERT INTO area (name, metric_srid, timezone, geom) VALUES ('t', 32635, 'Europe/Helsinki',
@@ -150,3 +131,19 @@ def test_0003_dates_closed_disputes_from_their_history_and_refuses_shared_number
         closed = conn.execute(text("SELECT id, closed_on FROM dispute ORDER BY id")).all()
     # Dispute 2 was referred with no history to say when: the day is not known.
     assert [tuple(r) for r in closed] == [(1, date(2026, 3, 4)), (2, None), (3, None)]
+
+
+def test_0007_refuses_a_camera_that_sees_farther_than_500_m_and_then_any_new_one(database_at):
+    from db.migrate import upgrade
+
+    url, engine = database_at("0006")
+    add = "INSERT INTO camera (range_m, geom) VALUES ({}, ST_SetSRID(ST_MakePoint(24.9, 60.2), 4326))"
+    with engine.begin() as conn:
+        conn.execute(text(add.format(800)))
+    with pytest.raises(DBAPIError, match="1 cameras have a range_m over 500 m"):
+        upgrade(url, "0007")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE camera SET range_m = 500"))
+    upgrade(url, "0007")
+    with engine.begin() as conn, pytest.raises(IntegrityError, match="ck_camera_range_at_most_500"):
+        conn.execute(text(add.format(500.5)))

@@ -16,7 +16,7 @@ from api.patrol_params import GapParamsDep
 from api.places import PlaceDep
 from api.result_files import ResultFormat, RouteFormat, result_file
 from db import analysis as queries
-from db.analysis import MAX_CAMERA_RANGE_M
+from db.models import MAX_CAMERA_RANGE_M
 from geo.workload import MEASURES
 
 router = APIRouter(prefix="/api/plan", tags=["plan"])
