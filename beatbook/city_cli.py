@@ -97,7 +97,7 @@ def coverage(
     workers: Workers = 2,
     scheduler: Scheduler = None,
 ) -> None:
-    """Street coverage and entrance revisits of the whole area over many nights."""
+    """Street coverage and the revisits of entrances and focus areas, over the whole area and many nights."""
     from beatbook.city_coverage import CoverageJob, run_in_one, run_on_dask, write_coverage
     from db import analysis as queries
     from db.engine import get_engine
@@ -122,10 +122,11 @@ def coverage(
     answer, took = _run(workers, scheduler, lambda: run_in_one(job),
                         lambda client: run_on_dask(client, job, tile_m=tile_m, chunk_days=chunk_days))
     write_coverage(answer, area.srid, out)
-    streets, doors = answer.streets, answer.entrances
+    streets, doors, focus = answer.streets, answer.entrances, answer.focus_areas
     typer.echo(f"nights {first_night} to {last_night}, {daily}, radius {radius:g} m, in {took:.1f} s: "
                f"{streets['covered_m'].sum() / 1000:,.1f} of {streets['length_m'].sum() / 1000:,.1f} km of street "
-               f"covered, {int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances passed; wrote {out}")
+               f"covered, {int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances and "
+               f"{int((focus['passes'] > 0).sum()):,} of {len(focus):,} focus areas passed; wrote {out}")
 
 
 # Incidents are far fewer than GPS fixes: a tile and chunk of the coverage's size would hold a few

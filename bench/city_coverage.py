@@ -109,7 +109,7 @@ def memory_gb_of(given: float | None) -> float:
 def digest(answer: CityCoverage) -> str:
     """A fingerprint of every number and coordinate of the answer."""
     sha = hashlib.sha256()
-    for frame in (answer.streets, answer.gaps, answer.entrances):
+    for frame in (answer.streets, answer.gaps, answer.entrances, answer.focus_areas):
         sha.update(pd.util.hash_pandas_object(frame.drop(columns="geometry", errors="ignore"), index=False)
                    .to_numpy().tobytes())
         if "geometry" in frame:
@@ -191,9 +191,10 @@ def on_dask(job: CoverageJob, workers: int, tile_m: float, chunk_days: int, runs
 
 
 def summary(answer: CityCoverage) -> str:
-    streets, doors = answer.streets, answer.entrances
+    streets, doors, focus = answer.streets, answer.entrances, answer.focus_areas
     return (f"{streets['covered_m'].sum() / 1000:,.1f} of {streets['length_m'].sum() / 1000:,.1f} km covered, "
-            f"{int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances passed, "
+            f"{int((doors['passes'] > 0).sum()):,} of {len(doors):,} entrances and "
+            f"{int((focus['passes'] > 0).sum()):,} of {len(focus):,} focus areas passed, "
             f"{len(answer.gaps):,} gaps")
 
 
@@ -230,7 +231,7 @@ def main() -> None:
     chunks = time_chunks(*job.period, args.chunk_days)
     print(f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs; "
           f"{NIGHTS} nights to {last}, radius {RADIUS_M:g} m: {len(anchors[0]):,} streets, "
-          f"{len(anchors[1]):,} entrances, {pieces:,} track pieces; {len(plans)} tiles of {args.tile_m:g} m "
+          f"{len(anchors[1]):,} entrances, {len(anchors[2]):,} focus areas, {pieces:,} track pieces; {len(plans)} tiles of {args.tile_m:g} m "
           f"x {len(chunks)} chunks of {args.chunk_days} days; reading the anchors and planning the tiles "
           f"(the driver, before any task) {prologue:.1f} s", flush=True)
 

@@ -90,29 +90,41 @@ def place_frame(conn: Connection, sql: str, params: dict, geometry: str = "wkb")
     result = conn.execute(place_sql(sql), params)
     # Plain tuples: pandas probes SQLAlchemy rows for attributes, a second per 100,000 rows.
     frame = pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
+    # Text as objects, NULL as None, whatever the rows hold: pandas infers its string dtype
+    # only for a column with some text in it (and makes NULL a NaN there), so a city tile's
+    # rows would come out of another type than the whole's.
+    for column in frame.select_dtypes("str").columns:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     if geometry in frame:
         frame["geometry"] = shapely.from_wkb(frame.pop(geometry).map(bytes).to_numpy()) \
             if len(frame) else np.empty(0, dtype=object)
     return frame
 
 
-def streets(conn: Connection, place: Place) -> pd.DataFrame:
-    """Street segments, clipped to the beat (a segment on the boundary counts inside only)."""
+def streets(conn: Connection, place: Place, which: str = "true", params: dict | None = None) -> pd.DataFrame:
+    """Street segments, clipped to the beat (a segment on the boundary counts inside only):
+    id, geometry, a row per part, by id. ``which``: a condition on the segment ``s`` (with its
+    ``params``), for a city tile's share, cut exactly as the whole's."""
     return place_frame(conn, """
         SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
         FROM street_segment s JOIN {place} b ON s.geom && b.geom,
              LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
+        WHERE {which}
         ORDER BY s.id, part.path
-    """, {"place": place.wkb, "srid": place.srid})
+    """.replace("{which}", which), {"place": place.wkb, "srid": place.srid, **(params or {})}) \
+        .reindex(columns=["id", "geometry"])
 
 
-def focus_areas(conn: Connection, place: Place) -> pd.DataFrame:
+def focus_areas(conn: Connection, place: Place, which: str = "true", params: dict | None = None) -> pd.DataFrame:
+    """Focus areas meeting the place: id, kind, name, priority, geojson, geometry, by id.
+    ``which``: a condition on the area ``f`` (with its ``params``)."""
     return place_frame(conn, """
         SELECT f.id, f.kind, f.name, f.priority, ST_AsGeoJSON(f.geom, 7) AS geojson,
                ST_AsBinary(ST_Transform(f.geom, :srid)) AS wkb
         FROM focus_area f JOIN {place} b ON ST_Intersects(f.geom, b.geom)
+        WHERE {which}
         ORDER BY f.id
-    """, {"place": place.wkb, "srid": place.srid})
+    """.replace("{which}", which), {"place": place.wkb, "srid": place.srid, **(params or {})})
 
 
 _ENTRANCES_INSIDE = """

@@ -26,6 +26,9 @@ from geo.tiling import Box, TimeChunk
 # 20 km, at 60 degrees north.
 TRACK_BOX_MARGIN_M = 50.0
 OUTLINE_STEP_DEG = 0.001  # about 100 m
+# A street meets a focus area in metres where it meets it in lon/lat, but for the bend of an
+# edge between the two: centimetres over a car park, 15 m over 20 km.
+FOCUS_STREET_MARGIN_M = 50.0
 
 
 def street_anchors(conn: Connection, place: queries.Place) -> pd.DataFrame:
@@ -39,14 +42,31 @@ def street_anchors(conn: Connection, place: queries.Place) -> pd.DataFrame:
 def tile_streets(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:
     """Of these street segments, the parts inside the place (id, geometry in metres), as
     ``queries.streets`` cuts them."""
-    return queries.place_frame(conn, """
-        SELECT s.id, ST_AsBinary(ST_Transform(part.geom, :srid)) AS wkb
-        FROM street_segment s JOIN {place} b ON s.geom && b.geom,
-             LATERAL ST_Dump(ST_CollectionExtract(ST_Intersection(s.geom, b.geom), 2)) AS part
-        WHERE s.id = ANY(CAST(:ids AS bigint[]))
-        ORDER BY s.id, part.path
-    """, {"place": place.wkb, "srid": place.srid, "ids": [int(i) for i in ids]}, geometry="wkb") \
-        .reindex(columns=["id", "geometry"])
+    return queries.streets(conn, place, "s.id = ANY(CAST(:ids AS bigint[]))", {"ids": [int(i) for i in ids]})
+
+
+def focus_anchors(conn: Connection, place: queries.Place) -> pd.DataFrame:
+    """A point (id, x, y) of every focus area of the place."""
+    return queries.with_metric_xy(queries.place_frame(conn, """
+        SELECT f.id, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
+        FROM focus_area f JOIN {place} b ON ST_Intersects(f.geom, b.geom), ST_PointOnSurface(f.geom) AS p(geom)
+    """, {"place": place.wkb}), place)
+
+
+def tile_focus_areas(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:
+    """These focus areas (id, kind, name, priority, geometry in metres), as ``queries.focus_areas``."""
+    return queries.focus_areas(conn, place, "f.id = ANY(CAST(:ids AS bigint[]))", {"ids": [int(i) for i in ids]}) \
+        .drop(columns="geojson")
+
+
+def focus_streets(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:
+    """The parts inside the place of the street segments that may meet these focus areas, as
+    ``queries.streets`` cuts them (a segment whose lon/lat box comes within
+    ``FOCUS_STREET_MARGIN_M`` of an area's)."""
+    return queries.streets(conn, place, """
+        EXISTS (SELECT 1 FROM focus_area f
+                WHERE f.id = ANY(CAST(:ids AS bigint[])) AND s.geom && ST_Expand(f.geom, :margin_deg))
+    """, {"ids": [int(i) for i in ids], "margin_deg": queries.margin_deg(FOCUS_STREET_MARGIN_M)})
 
 
 def tile_entrances(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd.DataFrame:

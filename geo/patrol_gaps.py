@@ -107,13 +107,21 @@ def _focus_coverage(focus_areas: pd.DataFrame, street_geoms: np.ndarray, pieces:
                     nights: Nights, radius_m: float) -> pd.DataFrame:
     geoms = focus_areas["geometry"].to_numpy()
     lines, owner = focus_lines(geoms, street_geoms)
-    cover = street_coverage(lines, pieces, radius_m)
+    return focus_table(focus_areas, owner, street_coverage(lines, pieces, radius_m),
+                       geometry_passes(geoms, pieces, radius_m), nights)
+
+
+def focus_table(focus_areas: pd.DataFrame, owner: np.ndarray, cover: StreetCoverage, passes: pd.DataFrame,
+                nights: Nights) -> pd.DataFrame:
+    """The focus areas' table (id, kind, name, priority, length_m, covered_m + revisits) from
+    the coverage of their lines (``focus_lines``; ``owner``: the row each belongs to) and the
+    passes near each area (target: its row)."""
     n = len(focus_areas)
     table = focus_areas.drop(columns="geometry").reset_index(drop=True).assign(
         length_m=np.bincount(owner, weights=cover.length_m, minlength=n),
         covered_m=np.bincount(owner, weights=cover.covered_m, minlength=n),
     )
-    visits = revisits(geometry_passes(geoms, pieces, radius_m), n, nights.elapsed)
+    visits = revisits(passes, n, nights.elapsed)
     return pd.concat([table, visits.reset_index(drop=True)], axis=1)
 
 
@@ -130,7 +138,10 @@ def focus_lines(geoms: np.ndarray, street_geoms: np.ndarray) -> tuple[np.ndarray
     tree = STRtree(street_geoms)
     for k, geom in enumerate(geoms):
         if polygonal[k]:
-            inside = shapely.intersection(street_geoms[tree.query(geom, predicate="intersects")], geom)
+            # In the streets' order, whatever the tree's: the union's vertices then come out
+            # alike from all the streets and from any subset holding the ones that meet it.
+            near = np.sort(tree.query(geom, predicate="intersects"))
+            inside = shapely.intersection(street_geoms[near], geom)
             pieces = shapely.get_parts(shapely.line_merge(shapely.union_all(inside))) if len(inside) else []
             pieces = [p for p in pieces if p.geom_type == "LineString" and p.length > 0]
             if not pieces:

@@ -64,6 +64,7 @@ def test_two_dask_workers_give_exactly_the_one_run_answer(city, dask_threads):
     assert len(plan_tiles(*job.anchors(), tile_m)) >= 6 and len(time_chunks(*job.period, chunk_days)) >= 5
     assert 0 < one.streets["covered_m"].sum() < one.streets["length_m"].sum() and len(one.gaps)
     assert 0 < (one.entrances["passes"] > 0).sum() < len(one.entrances)
+    assert 0 < (one.focus_areas["passes"] > 0).sum() and (one.focus_areas["covered_m"] > 0).any()
     assert_same(run_on_dask(dask_threads, job, tile_m=tile_m, chunk_days=chunk_days, progress=False), one)
 
 
@@ -74,12 +75,13 @@ def test_the_one_run_answer_is_the_patrol_gaps_answer(city):
     with get_engine(job.url).connect() as conn:
         streets = queries.streets(conn, job.place)
         doors = queries.entrances(conn, job.place)
+        focus = queries.focus_areas(conn, job.place).drop(columns="geojson")
         pieces = night_pieces(queries.track_vertices(conn, job.place, since=since, until=until,
                                                      radius_m=RADIUS_M), job.nights)
-    no_focus = pd.DataFrame({"id": [], "kind": [], "name": [], "priority": [], "geometry": []})
-    gaps = patrol_gaps(streets, no_focus, doors[["id", "x", "y"]], pieces, job.nights, radius_m=RADIUS_M)
+    gaps = patrol_gaps(streets, focus, doors[["id", "x", "y"]], pieces, job.nights, radius_m=RADIUS_M)
     pd.testing.assert_frame_equal(one.streets.drop(columns="geometry"), gaps.streets, check_exact=True)
     pd.testing.assert_frame_equal(one.entrances.drop(columns=["x", "y"]), gaps.entrances, check_exact=True)
+    pd.testing.assert_frame_equal(one.focus_areas.drop(columns="geometry"), gaps.focus_areas, check_exact=True)
     pd.testing.assert_frame_equal(one.gaps.drop(columns="geometry"), gaps.gaps.drop(columns="geometry"),
                                   check_exact=True)
     assert shapely.equals_exact(one.gaps["geometry"].to_numpy(), gaps.gaps["geometry"].to_numpy(), 0).all()
@@ -97,10 +99,10 @@ def test_the_command_on_worker_processes_writes_the_one_run_answer(city, dask_db
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    assert "entrances passed; wrote" in result.output
+    assert "focus areas passed; wrote" in result.output
     expected = tmp_path / "one.gpkg"
     write_coverage(one, job.place.srid, expected)
-    for layer in ("streets", "street_gaps", "entrances"):
+    for layer in ("streets", "street_gaps", "entrances", "focus_areas"):
         written, wanted = gpd.read_file(out, layer=layer), gpd.read_file(expected, layer=layer)
         assert len(written) == len(wanted) > 0 and written.crs.to_epsg() == 4326
         pd.testing.assert_frame_equal(pd.DataFrame(written.drop(columns="geometry")),

@@ -28,6 +28,9 @@ from geo.windows import DailyWindow
 DAY0 = datetime(2026, 10, 1, tzinfo=UTC)
 ALL_DAY = DailyWindow.parse("00:00-00:00")
 
+NO_FOCUS = pd.DataFrame({"id": np.empty(0, np.int64), "kind": [], "name": [], "priority": [],
+                         "geometry": np.empty(0, dtype=object)})
+
 # Centimetres, as GPS and maps give them.
 coordinate = st.integers(0, 60_000).map(lambda cm: cm / 100)
 point = st.tuples(coordinate, coordinate)
@@ -36,25 +39,34 @@ point = st.tuples(coordinate, coordinate)
 # --- the tiled run, in memory: what beatbook/city_coverage.py does with PostgreSQL --------------
 
 
-def tiled(streets, entrances, vertices, nights, radius, *, tile_m, chunk_days) -> CityCoverage:
+def tiled(streets, entrances, focus, vertices, nights, radius, *, tile_m, chunk_days) -> CityCoverage:
     """Plan tiles on the anchors, give each tile its targets and each chunk the tracks that
     start in it (all of them: a tile's halo picks its pieces), merge."""
     first = streets.groupby("id", sort=False)["geometry"].first()
     start_xy = shapely.get_coordinates(shapely.get_point(first.to_numpy(), 0))
     anchors = pd.DataFrame({"id": first.index.to_numpy(), "x": start_xy[:, 0], "y": start_xy[:, 1]})
+    focus_xy = shapely.get_coordinates(shapely.point_on_surface(focus["geometry"].to_numpy()))
+    focus_anchors = pd.DataFrame({"id": focus["id"].to_numpy(), "x": focus_xy[:, 0], "y": focus_xy[:, 1]})
     chunks = time_chunks(DAY0, DAY0 + timedelta(days=6), chunk_days)
     track_start = vertices.groupby("track")["t"].transform("min").to_numpy()
     tiles = []
-    for plan in plan_tiles(anchors, entrances, tile_m):
-        targets = targets_of(streets, entrances, plan)
+    for plan in plan_tiles(anchors, entrances, focus_anchors, tile_m):
+        targets = targets_of(streets, entrances, focus, plan)
         parts = [chunk_part(targets, vertices[in_chunk(track_start, chunk)], nights, radius) for chunk in chunks]
         tiles.append(merge_chunks(targets, parts, nights))
     return merge_tiles(tiles)
 
 
-def targets_of(streets, entrances, plan) -> TileTargets:
-    return TileTargets(streets[streets["id"].isin(plan.street_ids)].reset_index(drop=True),
-                       entrances[entrances["id"].isin(plan.entrance_ids)].reset_index(drop=True))
+def targets_of(streets, entrances, focus, plan) -> TileTargets:
+    """As ``db/city_tiles.py`` reads them: a focus area's streets are those whose box meets its box."""
+    own_focus = focus[focus["id"].isin(plan.focus_ids)].reset_index(drop=True)
+    geoms = streets["geometry"].to_numpy()
+    near = np.zeros(len(streets), dtype=bool)
+    for area in own_focus["geometry"]:
+        near |= shapely.intersects(shapely.envelope(geoms), shapely.envelope(area))
+    return TileTargets.of(streets[streets["id"].isin(plan.street_ids)].reset_index(drop=True),
+                          entrances[entrances["id"].isin(plan.entrance_ids)].reset_index(drop=True),
+                          own_focus, streets[near].reset_index(drop=True))
 
 
 def in_chunk(epoch_s: np.ndarray, chunk) -> np.ndarray:
@@ -66,7 +78,7 @@ def in_chunk(epoch_s: np.ndarray, chunk) -> np.ndarray:
 def assert_same(tiled_answer: CityCoverage, whole: CityCoverage) -> None:
     """Identical tables: the same rows in the same order, every number equal (NaN to NaN),
     every geometry the same coordinates."""
-    for name in ("streets", "gaps", "entrances"):
+    for name in ("streets", "gaps", "entrances", "focus_areas"):
         a, b = getattr(tiled_answer, name), getattr(whole, name)
         assert list(a.columns) == list(b.columns)
         plain = [c for c in a.columns if c != "geometry"]
@@ -80,8 +92,8 @@ def assert_same(tiled_answer: CityCoverage, whole: CityCoverage) -> None:
 
 @st.composite
 def cities(draw):
-    """Streets (some in several parts under one id, as clipping makes them), entrances, and
-    tracks over six days with fixes 10 s to 3 h apart."""
+    """Streets (some in several parts under one id, as clipping makes them), entrances, focus
+    areas (rectangles and lines), and tracks over six days with fixes 10 s to 3 h apart."""
     lines = draw(st.lists(st.lists(point, min_size=2, max_size=6), min_size=1, max_size=8))
     geoms = [g for g in (shapely.LineString(p) for p in lines) if g.length > 0.01] \
         or [shapely.LineString([(0, 0), (100, 0)])]
@@ -100,7 +112,15 @@ def cities(draw):
         times = start + np.cumsum(steps) - steps[0]
         rows += [(track + 100, float(x), float(y), float(t) + DAY0.timestamp()) for (x, y), t in zip(walk, times)]
     vertices = pd.DataFrame(rows, columns=["track", "x", "y", "t"]).astype({"track": np.int64})
-    return streets, entrances, vertices
+    areas = []
+    for corners, path, polygonal in draw(st.lists(st.tuples(st.tuples(point, point), st.lists(point, min_size=2, max_size=4),
+                                                            st.booleans()), max_size=3)):
+        area = shapely.box(*np.min(corners, axis=0), *np.max(corners, axis=0)) if polygonal else shapely.LineString(path)
+        if area.area > 1 or area.length > 0.01:
+            areas.append(area)
+    focus = pd.DataFrame({"id": np.arange(len(areas), dtype=np.int64) * 11 + 5, "kind": "other", "name": None,
+                          "priority": 1.0, "geometry": np.array(areas, dtype=object)})
+    return streets, entrances, focus, vertices
 
 
 windows = st.sampled_from([ALL_DAY, DailyWindow.parse("22:00-06:00"), DailyWindow.parse("09:00-17:30")])
@@ -111,10 +131,11 @@ windows = st.sampled_from([ALL_DAY, DailyWindow.parse("22:00-06:00"), DailyWindo
        st.integers(1, 4))
 @settings(max_examples=40, deadline=None)
 def test_the_tiled_coverage_is_the_whole_coverage(city, window, tz, radius, tile_m, chunk_days):
-    streets, entrances, vertices = city
+    streets, entrances, focus, vertices = city
     nights = Nights(window, date(2026, 9, 30), date(2026, 10, 5), tz)
-    whole = whole_city(streets, entrances, vertices, nights, radius)
-    assert_same(tiled(streets, entrances, vertices, nights, radius, tile_m=tile_m, chunk_days=chunk_days), whole)
+    whole = whole_city(streets, entrances, focus, vertices, nights, radius)
+    assert_same(tiled(streets, entrances, focus, vertices, nights, radius, tile_m=tile_m, chunk_days=chunk_days),
+                whole)
 
 
 # --- the rules, one by one ----------------------------------------------------------------------
@@ -133,29 +154,27 @@ def test_every_point_is_in_exactly_one_tile_and_that_tile_holds_it(points, size)
     assert (grid.y0 + j * size <= y + 1e-9).all() and (y < grid.y0 + (j + 1) * size + 1e-9).all()
 
 
-@given(st.lists(point, min_size=0, max_size=30), st.lists(point, min_size=0, max_size=30), st.floats(20, 2000))
-def test_the_plan_gives_every_target_to_exactly_one_tile(street_starts, doors, size):
-    streets = pd.DataFrame({"id": np.arange(len(street_starts), dtype=np.int64),
-                            "x": [p[0] for p in street_starts], "y": [p[1] for p in street_starts]})
-    entrances = pd.DataFrame({"id": np.arange(len(doors), dtype=np.int64) + 1000,
-                              "x": [p[0] for p in doors], "y": [p[1] for p in doors]})
-    plans = plan_tiles(streets, entrances, size)
-    for ids, frame in ((np.concatenate([p.street_ids for p in plans] or [[]]), streets),
-                       (np.concatenate([p.entrance_ids for p in plans] or [[]]), entrances)):
-        assert sorted(ids.tolist()) == frame["id"].tolist()
+@given(st.lists(st.lists(point, max_size=30), min_size=3, max_size=3), st.floats(20, 2000))
+def test_the_plan_gives_every_target_to_exactly_one_tile(anchors, size):
+    frames = [pd.DataFrame({"id": np.arange(len(points), dtype=np.int64) + 1000 * kind,
+                            "x": [p[0] for p in points], "y": [p[1] for p in points]})
+              for kind, points in enumerate(anchors)]
+    plans = plan_tiles(*frames, size)
+    for name, frame in zip(("street_ids", "entrance_ids", "focus_ids"), frames):
+        assert sorted(np.concatenate([getattr(p, name) for p in plans] or [[]]).tolist()) == frame["id"].tolist()
     assert len({p.tile for p in plans}) == len(plans)
-    assert all(len(p.street_ids) + len(p.entrance_ids) for p in plans)
+    assert all(len(p.street_ids) + len(p.entrance_ids) + len(p.focus_ids) for p in plans)
 
 
 def test_an_empty_plan_has_no_tiles():
     empty = pd.DataFrame({"id": np.empty(0, np.int64), "x": np.empty(0), "y": np.empty(0)})
-    assert plan_tiles(empty, empty, 100.0) == []
+    assert plan_tiles(empty, empty, empty, 100.0) == []
 
 
 @given(cities(), st.floats(1, 60))
 @settings(max_examples=40, deadline=None)
 def test_the_pieces_near_the_halo_find_what_all_the_pieces_find(city, radius):
-    streets, entrances, vertices = city
+    streets, entrances, _, vertices = city
     geoms = streets["geometry"].to_numpy()
     x, y = entrances["x"].to_numpy(), entrances["y"].to_numpy()
     xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
@@ -181,9 +200,9 @@ def test_a_separator_keeps_apart_two_passes_that_leaving_out_pieces_would_join()
     box = halo(np.array([-10.0, 0.0]), np.array([-10.0, 0.0]), np.array([-10.0, 0.0]), np.array([10.0, 0.0]), 30.0)
     assert pieces_near(pieces.pieces, box).tolist() == [True, True, True, False, False, True, True]
     nights = Nights(ALL_DAY, date(2026, 9, 30), date(2026, 10, 2), "UTC")
-    whole = whole_city(streets, entrances, vertices, nights, 30.0)
+    whole = whole_city(streets, entrances, NO_FOCUS, vertices, nights, 30.0)
     assert whole.entrances.loc[0, "passes"] == 2
-    assert_same(tiled(streets, entrances, vertices, nights, 30.0, tile_m=50.0, chunk_days=1), whole)
+    assert_same(tiled(streets, entrances, NO_FOCUS, vertices, nights, 30.0, tile_m=50.0, chunk_days=1), whole)
 
 
 def test_a_street_running_out_of_its_tile_is_covered_where_it_runs():
@@ -195,9 +214,9 @@ def test_a_street_running_out_of_its_tile_is_covered_where_it_runs():
     vertices = pd.DataFrame({"track": 1, "x": [800.0, 900.0], "y": [0.0, 0.0],
                              "t": DAY0.timestamp() + np.array([0.0, 60.0])})
     nights = Nights(ALL_DAY, date(2026, 9, 30), date(2026, 10, 2), "UTC")
-    whole = whole_city(streets, entrances, vertices, nights, 10.0)
+    whole = whole_city(streets, entrances, NO_FOCUS, vertices, nights, 10.0)
     assert whole.streets.loc[0, "covered_m"] == pytest.approx(110.0)
-    answer = tiled(streets, entrances, vertices, nights, 10.0, tile_m=500.0, chunk_days=1)
+    answer = tiled(streets, entrances, NO_FOCUS, vertices, nights, 10.0, tile_m=500.0, chunk_days=1)
     assert_same(answer, whole)
 
 
@@ -219,3 +238,23 @@ def test_boxes_meet_when_they_touch():
     assert halo(np.array([0.0]), np.array([0.0]), np.array([5.0]), np.array([5.0]), 30.0) == \
         Box(-30 - HALO_SLACK_M, -30 - HALO_SLACK_M, 35 + HALO_SLACK_M, 35 + HALO_SLACK_M)
     assert halo(np.empty(0), np.empty(0), np.empty(0), np.empty(0), 30.0) is None
+
+
+def test_a_focus_area_is_walked_along_streets_that_other_tiles_own():
+    # A car park 200 m by 100 m, crossed by a street running east (anchored 400 m west, in
+    # another tile) and one running north (anchored 400 m south): its lines are 200 + 100 m.
+    # The track walks the east-running street across it; with a radius of 10 m it covers that
+    # street's 200 m and 20 m of the other.
+    streets = pd.DataFrame({"id": [1, 2], "geometry": [shapely.LineString([(0, 50), (1000, 50)]),
+                                                       shapely.LineString([(500, -400), (500, 400)])]})
+    focus = pd.DataFrame({"id": [7], "kind": ["car_park"], "name": ["P"], "priority": [2.0],
+                          "geometry": [shapely.box(400, 0, 600, 100)]})
+    entrances = pd.DataFrame({"id": np.empty(0, np.int64), "x": np.empty(0), "y": np.empty(0)})
+    vertices = pd.DataFrame({"track": 1, "x": [300.0, 700.0], "y": [50.0, 50.0],
+                             "t": DAY0.timestamp() + np.array([0.0, 600.0])})
+    nights = Nights(ALL_DAY, date(2026, 9, 30), date(2026, 10, 2), "UTC")
+    whole = whole_city(streets, entrances, focus, vertices, nights, 10.0)
+    car_park = whole.focus_areas.iloc[0]
+    assert (car_park["length_m"], car_park["covered_m"], car_park["passes"]) == \
+        (pytest.approx(300.0), pytest.approx(220.0), 1)
+    assert_same(tiled(streets, entrances, focus, vertices, nights, 10.0, tile_m=300.0, chunk_days=1), whole)
