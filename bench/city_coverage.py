@@ -5,7 +5,7 @@
 Builds (or reuses) a synthetic city of ``--buildings`` buildings and about ``--fixes`` GPS
 fixes of night patrols over a month, in a scratch database of its own on the server of the
 configured database, and derives its patrol tracks. Then the street coverage and entrance
-revisits of every street and entrance over the last 30 nights (22:00-06:00, 30 m):
+revisits of every street, entrance and focus area over the last 30 nights (22:00-06:00, 30 m):
 
 - *one process*: ``run_in_one``, everything read and measured at once, in a fresh process;
 - *Dask, N workers*: ``run_on_dask`` on a LocalCluster of N single-threaded worker processes,

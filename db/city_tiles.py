@@ -63,9 +63,11 @@ def focus_streets(conn: Connection, place: queries.Place, ids: np.ndarray) -> pd
     """The parts inside the place of the street segments that may meet these focus areas, as
     ``queries.streets`` cuts them (a segment whose lon/lat box comes within
     ``FOCUS_STREET_MARGIN_M`` of an area's)."""
+    # An array made once, for the segments' primary key: as a condition per segment (EXISTS)
+    # it would be asked of every segment of the place.
     return queries.streets(conn, place, """
-        EXISTS (SELECT 1 FROM focus_area f
-                WHERE f.id = ANY(CAST(:ids AS bigint[])) AND s.geom && ST_Expand(f.geom, :margin_deg))
+        s.id = ANY(ARRAY(SELECT n.id FROM focus_area f JOIN street_segment n ON n.geom && ST_Expand(f.geom, :margin_deg)
+                         WHERE f.id = ANY(CAST(:ids AS bigint[]))))
     """, {"ids": [int(i) for i in ids], "margin_deg": queries.margin_deg(FOCUS_STREET_MARGIN_M)})
 
 

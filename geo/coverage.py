@@ -20,7 +20,6 @@ import numba
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import STRtree
 from shapely.ops import substring
 
 from geo.grid import BoxGrid, points_near_segments
@@ -303,8 +302,10 @@ def geometry_passes(geoms: np.ndarray, tracks: TrackPieces, radius: float) -> pd
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms) or not len(tracks.pieces):
         return _passes(np.empty(0, int), np.empty(0, int), np.empty(0), tracks)
-    tree = STRtree(geoms)
-    j, i = tree.query(shapely.box(*tracks.pieces.bounds(radius)), predicate="intersects")
+    xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
+    grid = BoxGrid.of(xmin - radius, ymin - radius, xmax + radius, ymax + radius,
+                      cell=2 * radius + tracks.pieces.typical_size())
+    i, j = grid.pairs(*tracks.pieces.bounds())
     p = tracks.pieces.take(j)
     lines = shapely.linestrings(np.stack([np.c_[p.x0, p.y0], np.c_[p.x1, p.y1]], axis=1))
     near = shapely.dwithin(lines, geoms[i], radius)

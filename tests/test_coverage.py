@@ -9,7 +9,14 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.coverage import passed_points, point_passes, revisits, street_coverage, track_pieces
+from geo.coverage import (
+    geometry_passes,
+    passed_points,
+    point_passes,
+    revisits,
+    street_coverage,
+    track_pieces,
+)
 from geo.windows import DailyWindow, in_nights
 
 
@@ -23,7 +30,7 @@ def track(*points, start=0.0, step=60.0, track_id=0):
 def join(*tracks):
     from geo.coverage import Pieces, TrackPieces
 
-    cat = lambda attr: np.concatenate([getattr(t.pieces, attr) for t in tracks])  # noqa: E731
+    cat = lambda attr: np.concatenate([getattr(t.pieces, attr) for t in tracks])
     return TrackPieces(Pieces(cat("x0"), cat("y0"), cat("x1"), cat("y1"), cat("owner")),
                        np.concatenate([t.t0 for t in tracks]), np.concatenate([t.t1 for t in tracks]))
 
@@ -188,3 +195,22 @@ def test_passed_points_are_those_with_a_pass_whatever_the_order(lines, walks, ra
     once[point_passes(xs, ys, pieces, radius)["target"].to_numpy()] = True
     shuffled = pieces.take(np.array(rnd.sample(range(len(pieces.t0)), len(pieces.t0)), dtype=int))
     np.testing.assert_array_equal(passed_points(xs, ys, shuffled, radius), once)
+
+
+@given(st.lists(st.one_of(polyline, st.tuples(coordinate, coordinate, st.floats(1, 300))), min_size=1, max_size=4),
+       st.lists(polyline, min_size=1, max_size=3), st.floats(1, 40))
+@settings(max_examples=100, deadline=None)
+def test_a_pass_near_an_area_is_a_run_of_pieces_within_the_radius(shapes, walks, radius):
+    # Lines and squares; every (area, piece) pair asked directly, one by one.
+    areas = np.array([shapely.LineString(s) if isinstance(s, list) else shapely.box(s[0], s[1], s[0] + s[2], s[1] + s[2])
+                      for s in shapes], dtype=object)
+    pieces = join(*(track(*w, start=1000.0 * k, track_id=k) for k, w in enumerate(walks)))
+    p = pieces.pieces
+    expected = []
+    for i, area in enumerate(areas):
+        near = [shapely.dwithin(shapely.LineString([(p.x0[j], p.y0[j]), (p.x1[j], p.y1[j])]), area, radius)
+                for j in range(len(p.x0))]
+        expected += [(i, int(p.owner[j]), pieces.t0[j]) for j in range(len(near))
+                     if near[j] and not (j > 0 and near[j - 1] and p.owner[j - 1] == p.owner[j])]
+    found = geometry_passes(areas, pieces, radius)
+    assert sorted(found.itertuples(index=False, name=None)) == sorted(expected)
