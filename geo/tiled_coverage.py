@@ -102,6 +102,7 @@ class ChunkPart:
 
 
 def measure(targets: TileTargets, pieces: TrackPieces, radius_m: float) -> ChunkPart:
+    """What these pieces did near the targets, each target measured on its own."""
     entrances = targets.entrances
     return ChunkPart(covered_stretches(targets.streets["geometry"].to_numpy(), pieces, radius_m),
                      point_passes(entrances["x"].to_numpy(), entrances["y"].to_numpy(), pieces, radius_m),
