@@ -134,6 +134,10 @@ def coverage(
 INCIDENT_TILE_M, INCIDENT_CHUNK_DAYS = 5000.0, 365
 IncidentChunkDays = Annotated[int, typer.Option(min=1, help="Incidents are read this many days at a time.")]
 Types = Annotated[str | None, typer.Option(help="Incident types, comma-separated; default: all.")]
+YearStart = Annotated[datetime | None, typer.Option(
+    formats=["%Y-%m-%d"], help="First day (local); default: 364 days before the last.")]
+LastDay = Annotated[datetime | None, typer.Option(
+    formats=["%Y-%m-%d"], help="Last day (local); default: the latest incident's.")]
 
 
 @city_app.command()
@@ -141,10 +145,8 @@ def density(
     out: Annotated[Path, typer.Option(help="The GeoTIFF to write: incidents per km2, in the area's metric CRS.")],
     contours: Annotated[Path | None, typer.Option(
         help="Also a GeoPackage of the 50, 75 and 90 % volume contours.")] = None,
-    start: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="First day (local); default: 364 days before the last.")] = None,
-    end: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="Last day (local); default: the latest incident's.")] = None,
+    start: YearStart = None,
+    end: LastDay = None,
     types: Types = None,
     cell_m: Annotated[float, typer.Option(min=1.0, help="Side of a cell, metres.")] = 25.0,
     bandwidth_m: Annotated[float, typer.Option(
@@ -188,10 +190,8 @@ def density(
 @city_app.command()
 def hotspots(
     out: Annotated[Path, typer.Option(help="The GeoPackage to write: hexagons with count, rate, z, p and label.")],
-    start: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="First day (local); default: 364 days before the last.")] = None,
-    end: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="Last day (local); default: the latest incident's.")] = None,
+    start: YearStart = None,
+    end: LastDay = None,
     types: Types = None,
     cell_m: Annotated[float, typer.Option(min=1.0, help="Edge of a hexagon, metres.")] = 100.0,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Significance level.")] = 0.05,
@@ -235,8 +235,7 @@ def cameras(
     k: Annotated[int, typer.Option(min=1, help="New camera sites, city-wide.")] = 20,
     start: Annotated[datetime | None, typer.Option(
         formats=["%Y-%m-%d"], help="First day of incidents counted (local); default: 89 days before the last.")] = None,
-    end: Annotated[datetime | None, typer.Option(
-        formats=["%Y-%m-%d"], help="Last day (local); default: the latest incident's.")] = None,
+    end: LastDay = None,
     types: Annotated[str | None, typer.Option(help="Incident types counted, comma-separated; default: all.")] = None,
     range_m: Annotated[float, typer.Option(
         "--range", min=0.1, max=500.0, help="How far a new camera sees, metres, all round.")] = 30.0,
